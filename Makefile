@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install install-test chromium lint benchmarks clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "需要 Python >= 3.11 (Python 3.11 or newer is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+
+install-test: $(VENV)/.installed-test
+
+## Install, create/upgrade the database (demo data when empty), serve on http://$(HOST):$(PORT)
+run: install
+	$(BIN)/locator init
+	$(BIN)/locator run --host $(HOST) --port $(PORT)
+
+## Install everything the tests need (Chromium included) and run the whole suite
+test: install-test chromium
+	$(BIN)/python -m pytest
+
+## Debian's Chromium for the browser tests, installed when missing
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+lint: install-test
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check locator tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,57 @@
+"""驿站地图 — the Hebei union station locator.
+
+``create_app`` only wires: settings, state, blueprints, error handlers, CLI.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from locator import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app; ``test_config`` overrides settings (by name, without prefix)."""
+    resolved = settings.load(overrides=test_config)
+    instance_path = resolved["INSTANCE_PATH"] or None
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="web/static",
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(resolved)
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
+    app.config["SECRET_KEY"] = resolved["SECRET_KEY"] or _instance_secret(app.instance_path)
+    app.config["DATABASE_URL"] = resolved["DATABASE_URL"] or (
+        "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
+    )
+    app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
+    app.json.ensure_ascii = False
+
+    from locator import cli
+    from locator.web import api, assets, errors, pages, state
+
+    state.init_app(app)
+    errors.init_app(app)
+    assets.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random key made once and kept (mode 600) in the instance folder."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()

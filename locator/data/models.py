@@ -1,0 +1,96 @@
+"""SQLAlchemy 2 models of the station record (DESIGN.md §4) and the store's metadata.
+
+Coordinates are WGS-84 degrees (``lon``, ``lat``); the values as uploaded, and their
+datum, are kept beside them (``source_lon``, ``source_lat``, ``source_datum``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+KINDS = ("station", "mother_room")
+STATUSES = ("active", "temporarily_closed", "removed")
+SERVICES = (
+    "drinking_water", "hot_water", "heating", "air_conditioning", "rest_area", "toilet",
+    "phone_charging", "ebike_charging", "microwave", "first_aid_kit", "aed", "wifi",
+    "repair_tools", "reading", "nursing_room", "fridge", "changing_table", "lockable_door",
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps no time zone, so values are stored as naive UTC and given back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a time zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Versioned:
+    """Marker: any write to a model with this mixin bumps ``Meta.data_version``."""
+
+
+class Meta(Base):
+    """One row (id 1) holding the store-wide ``data_version``."""
+
+    __tablename__ = "meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Station(Versioned, Base):
+    """A site: a union service station (``station``) or a loving-mother room."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        Index("ix_stations_district", "district_code"),
+        Index("ix_stations_kind_status", "kind", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    address: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    district_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    district_name: Mapped[str] = mapped_column(String(40), nullable=False)
+    county_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    county_name: Mapped[str] = mapped_column(String(40), nullable=False)
+    lon: Mapped[float] = mapped_column(Float, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    source_datum: Mapped[str] = mapped_column(String(8), nullable=False, default="wgs84")
+    source_lon: Mapped[float | None] = mapped_column(Float)
+    source_lat: Mapped[float | None] = mapped_column(Float)
+    services: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    opening_hours: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    host: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default="active")
+    reopen_date: Mapped[dt.date | None] = mapped_column(Date)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    verified_at: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

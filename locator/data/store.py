@@ -1,0 +1,155 @@
+"""The store: engine, sessions, migrations and the ``data_version`` counter.
+
+SQLite is the embedded default (WAL, foreign keys on, a busy timeout); the same code runs
+on PostgreSQL through ``DATABASE_URL``. Every transaction that writes a
+:class:`~locator.data.models.Versioned` row bumps ``meta.data_version`` once, inside the
+same transaction, so a reader that sees the new rows also sees the new version and a
+cheap ``SELECT`` tells every worker when to rebuild its in-memory index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from locator.data.models import Meta, Station, Versioned
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_BUMPED = "locator_version_bumped"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite connections get WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 5})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _bump_once(session: Session) -> None:
+    if session.info.get(_BUMPED):
+        return
+    session.info[_BUMPED] = True
+    session.connection().execute(
+        update(Meta.__table__).where(Meta.__table__.c.id == 1)
+        .values(data_version=Meta.__table__.c.data_version + 1)
+    )
+
+
+def _reset(session: Session, *_args) -> None:
+    session.info.pop(_BUMPED, None)
+
+
+class Store:
+    """Engine + session factory for one database URL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_flush", self._before_flush)
+        event.listen(self.sessions, "do_orm_execute", self._on_execute)
+        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+            event.listen(self.sessions, name, _reset)
+
+    @staticmethod
+    def _before_flush(session: Session, _ctx, _instances) -> None:
+        if any(isinstance(o, Versioned)
+               for o in chain(session.new, session.dirty, session.deleted)):
+            _bump_once(session)
+
+    @staticmethod
+    def _on_execute(state) -> None:
+        if (state.is_insert or state.is_update or state.is_delete) and any(
+            issubclass(m.class_, Versioned) for m in state.all_mappers
+        ):
+            _bump_once(state.session)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back everything on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def data_version(self) -> int:
+        """The store-wide version; changes whenever any site changes. One indexed read."""
+        with self.engine.connect() as conn:
+            v = conn.execute(select(Meta.data_version).where(Meta.id == 1)).scalar_one_or_none()
+        return int(v or 0)
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        from alembic import command
+
+        with self.engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+
+    def count_sites(self) -> int:
+        with self.read() as session:
+            return session.scalar(select(func.count()).select_from(Station)) or 0
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(connection=None):
+    """An Alembic config pointing at our migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+_DATE_FIELDS = ("reopen_date", "verified_at")
+
+
+def demo_rows(path: Path) -> list[dict]:
+    """Read the bundled demo GeoJSON into rows for :class:`Station` (WGS-84)."""
+    with open(path, encoding="utf-8") as f:
+        collection = json.load(f)
+    columns = set(Station.__table__.columns.keys())
+    rows = []
+    for feature in collection["features"]:
+        props = feature["properties"]
+        row = {k: v for k, v in props.items() if k in columns}
+        row["lon"], row["lat"] = feature["geometry"]["coordinates"][:2]
+        for k in _DATE_FIELDS:
+            if row.get(k):
+                row[k] = dt.date.fromisoformat(row[k])
+        row["updated_at"] = dt.datetime.fromisoformat(row["updated_at"])
+        row.setdefault("source_lon", row["lon"])
+        row.setdefault("source_lat", row["lat"])
+        rows.append(row)
+    return rows
+
+
+def load_demo(store: Store, path: Path) -> int:
+    """Insert the demo sites in one transaction; returns how many were loaded."""
+    rows = demo_rows(path)
+    with store.write() as session:
+        session.execute(insert(Station), rows)
+    return len(rows)

@@ -1,0 +1,1 @@
+"""The pure geographic core: datums, regions, indexes, coverage. Never imports Flask."""

@@ -1,0 +1,114 @@
+"""The one table of settings: name, default, help.
+
+Every setting can be overridden by an environment variable ``LOCATOR_<NAME>`` and, in
+tests, by ``create_app(test_config)``. The README's configuration table is generated
+from :data:`SETTINGS` by :func:`markdown_table`, and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SETTINGS", "Setting", "load", "markdown_table"]
+
+ENV_PREFIX = "LOCATOR_"
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = _str
+
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL", "",
+        "SQLAlchemy URL of the store. Empty: the SQLite file `locator.sqlite3` in the "
+        "instance folder (WAL, foreign keys on).",
+    ),
+    Setting(
+        "SECRET_KEY", "",
+        "Key that signs sessions and forms. Empty: a random key made once and kept in "
+        "`instance/secret_key`.",
+    ),
+    Setting(
+        "INSTANCE_PATH", "",
+        "Folder for everything mutable (database, secret key). Empty: Flask's instance "
+        "folder, `instance/` in the repository.",
+    ),
+    Setting(
+        "LOAD_DEMO", True,
+        "`locator init` (and `make run`) loads the bundled synthetic demo sites when the "
+        "database has no sites.",
+        _bool,
+    ),
+    Setting(
+        "GEODATA_DIR", "",
+        "Folder holding `hebei_regions.geojson` and `demo_sites.geojson`. Empty: the "
+        "repository's `geodata/`.",
+    ),
+    Setting(
+        "TILE_URL", OSM_TILES,
+        "Map tile URL template (WGS-84 tiles). The only request the map page makes to "
+        "another origin.",
+    ),
+    Setting("TILE_ATTRIBUTION", OSM_ATTRIBUTION, "Attribution (HTML) shown for the tiles."),
+)
+
+
+def load(environ: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Resolve every setting: default, then ``LOCATOR_<NAME>``, then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    resolved = {}
+    for s in SETTINGS:
+        value = s.default
+        if ENV_PREFIX + s.name in environ:
+            value = s.parse(environ[ENV_PREFIX + s.name])
+        if s.name in overrides:
+            value = s.parse(overrides[s.name])
+        resolved[s.name] = value
+    return resolved
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "`1`" if value else "`0`"
+    if value == "":
+        return "(empty)"
+    return f"`{value}`"
+
+
+def markdown_table() -> str:
+    """The README's configuration table, one row per setting."""
+    lines = ["| environment variable | default | what it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = _show(s.default).replace("|", "\\|")
+        lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines)

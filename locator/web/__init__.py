@@ -1,0 +1,1 @@
+"""The Flask face: state, pages, API, assets and error handling."""

@@ -1,0 +1,153 @@
+"""The public JSON API (``/api/v1``) and the health check. Views parse, call, serialise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from flask import Blueprint, Response, request, url_for
+
+from locator.data.models import KINDS, SERVICES
+from locator.errors import NotFound
+from locator.geo import datum, hours
+from locator.geo.index import MAX_K
+from locator.web import openapi
+from locator.web import params as p
+from locator.web.state import get_state
+
+bp = Blueprint("api", __name__)
+
+NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
+                  "include_closed")
+STATIONS_PARAMS = ("bbox", "district", "kind", "limit", "offset")
+MAX_LIMIT = 1000
+
+
+def now() -> dt.datetime:
+    """The current time in Asia/Shanghai (tests replace this to freeze the clock)."""
+    return dt.datetime.now(hours.TZ)
+
+
+GEOJSON = "application/geo+json"
+
+
+def _json(text: str, *, cache: str, etag: str | None = None,
+          mimetype: str = "application/json") -> Response:
+    response = Response(text, mimetype=mimetype)
+    response.headers["Cache-Control"] = cache
+    if etag:
+        response.set_etag(etag)
+        return response.make_conditional(request)
+    return response
+
+
+def _bool(value) -> str:
+    return "null" if value is None else ("true" if value else "false")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and the data version this worker serves."""
+    snap = get_state().snapshot()
+    return {"status": "ok", "data_version": snap.version, "sites": len(snap.sites)}
+
+
+@bp.get("/api/v1/nearest")
+def nearest():
+    """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document."""
+    a = request.args
+    p.reject_unknown(a, NEAREST_PARAMS)
+    lat = p.number(a, "lat", low=-90, high=90, required=True)
+    lon = p.number(a, "lon", low=-180, high=180, required=True)
+    k = p.integer(a, "k", low=1, high=MAX_K, default=5)
+    kind = p.choice(a, "kind", KINDS)
+    services = p.choices(a, "services", SERVICES)
+    open_now = p.boolean(a, "open_now")
+    max_km = p.number(a, "max_km", low=0, high=1000)
+    source = p.choice(a, "datum", datum.DATUMS, default="wgs84")
+    include_closed = p.boolean(a, "include_closed")
+    wlon, wlat = datum.to_wgs84(lon, lat, source)
+    snap = get_state().snapshot()
+    at = now()
+    res = snap.index.nearest(
+        wlon, wlat, k=k, kind=kind, services=services, open_at=at if open_now else None,
+        max_distance_m=None if max_km is None else max_km * 1000.0,
+        include_closed=include_closed)
+    heads = snap.feature_heads
+    features = ",".join(
+        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}}}'
+        for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
+    query = openapi.dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
+                           "k": k, "max_km": max_km, "at": at.isoformat(timespec="seconds")})
+    body = (f'{{"type":"FeatureCollection","query":{query},'
+            f'"beyond_range":{_bool(res.beyond_range)},'
+            f'"numberReturned":{len(res.positions)},"data_version":{snap.version},'
+            f'"synthetic":{_bool(snap.synthetic)},"features":[{features}]}}')
+    return _json(body, cache="no-store", mimetype=GEOJSON)
+
+
+@bp.get("/api/v1/stations")
+def stations():
+    """Sites that are not removed, filtered by bbox, district and kind, one page at a time."""
+    a = request.args
+    p.reject_unknown(a, STATIONS_PARAMS)
+    box = p.bbox(a)
+    district = p.choice(a, "district", get_state().district_codes())
+    kind = p.choice(a, "kind", KINDS)
+    limit = p.integer(a, "limit", low=1, high=MAX_LIMIT, default=100)
+    offset = p.integer(a, "offset", low=0, high=10**7, default=0)
+    snap = get_state().snapshot()
+    positions = snap.select(bbox=box, district=district, kind=kind)
+    page = positions[offset:offset + limit]
+    heads = snap.feature_heads
+    features = ",".join(heads[i] + "}}" for i in page)
+    links = ""
+    if offset + limit < len(positions):
+        nxt = url_for("api.stations", **{**a.to_dict(), "offset": offset + limit},
+                      _external=False)
+        links = openapi.dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
+    body = (f'{{"type":"FeatureCollection","numberMatched":{len(positions)},'
+            f'"numberReturned":{len(page)},"data_version":{snap.version},'
+            f'"synthetic":{_bool(snap.synthetic)},'
+            + (f'"next":{openapi.dumps(nxt)},"links":{links},' if links else '"links":[],')
+            + f'"features":[{features}]}}')
+    tag = hashlib.sha1(f"{snap.version}?{request.query_string!r}".encode()).hexdigest()[:20]
+    return _json(body, cache="public, max-age=60", etag=tag, mimetype=GEOJSON)
+
+
+@bp.get("/api/v1/stations/<site_id>")
+def station(site_id: str):
+    """One site as a GeoJSON Feature (also temporarily closed ones; never removed ones)."""
+    p.reject_unknown(request.args, ())
+    snap = get_state().snapshot()
+    pos = snap.position_of.get(site_id)
+    if pos is None:
+        raise NotFound("没有找到这个站点（可能已撤销）。", code="station_not_found")
+    at = now()
+    state = hours.open_at(snap.sites["opening_hours"].iat[pos], at)
+    body = f'{snap.feature_heads[pos]},"open_now":{_bool(state)}}}}}'
+    return _json(body, cache="no-cache", mimetype=GEOJSON)
+
+
+@bp.get("/api/v1/districts")
+def districts():
+    """The 14 union districts with their counts of sites."""
+    p.reject_unknown(request.args, ())
+    state = get_state()
+    snap = state.snapshot()
+    counts = snap.sites.groupby(["district_code", "kind"]).size() if len(snap.sites) else {}
+    items = []
+    for code, name in state.regions().district_names().items():
+        items.append({
+            "code": code, "name": name,
+            "stations": int(counts.get((code, "station"), 0)),
+            "mother_rooms": int(counts.get((code, "mother_room"), 0)),
+        })
+    body = openapi.dumps({"districts": items, "data_version": snap.version})
+    return _json(body, cache="public, max-age=300", etag=f"d{snap.version}")
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_document():
+    """The OpenAPI 3 description of this API."""
+    return _json(openapi.dumps(openapi.document()), cache="public, max-age=3600")

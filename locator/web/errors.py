@@ -1,0 +1,45 @@
+"""Translate errors once: JSON under /api and /healthz, a Chinese page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from locator.errors import LocatorError
+
+_HTTP_MESSAGES = {
+    400: ("bad_request", "请求有误。"),
+    404: ("not_found", "没有找到这个页面或站点。"),
+    405: ("method_not_allowed", "不支持这种请求方式。"),
+    413: ("too_large", "上传的文件太大。"),
+    429: ("too_many_requests", "请求太频繁，请稍后再试。"),
+    500: ("internal_error", "服务器内部错误，请稍后再试。"),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/healthz", "/data/"))
+
+
+def _respond(status: int, code: str, message: str):
+    if _wants_json():
+        return {"error": code, "message": message}, status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(LocatorError)
+    def locator_error(e: LocatorError):
+        return _respond(e.status, e.code, e.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        status = e.code or 500
+        code, message = _HTTP_MESSAGES.get(status, ("http_error", e.description or "请求有误。"))
+        return _respond(status, code, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        app.logger.exception("unhandled error")
+        code, message = _HTTP_MESSAGES[500]
+        return _respond(500, code, message)

@@ -1,0 +1,190 @@
+"""The OpenAPI 3 document of the public API, built from the same constants the views use."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from locator.data.models import KINDS, SERVICES, STATUSES
+from locator.geo.datum import DATUMS
+from locator.geo.index import MAX_K
+
+
+def dumps(obj) -> str:
+    """RFC 8259 JSON: UTF-8 text, no NaN or Infinity."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _param(name, schema, description, required=False):
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+_ERROR = {"description": "Bad request: unknown parameter, bad number, NaN, out of range.",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_NOT_FOUND = {"description": "No such site.",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict:
+    """The OpenAPI 3.0 description of ``/api/v1`` and ``/healthz``."""
+    nullable_str = {"type": "string", "nullable": True}
+    properties = {
+        "id": {"type": "string", "pattern": r"^HB\d{6}-\d{4}$"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "name": {"type": "string"}, "address": {"type": "string"},
+        "district_code": {"type": "string"}, "district_name": {"type": "string"},
+        "county_code": {"type": "string"}, "county_name": {"type": "string"},
+        "lon": {"type": "number"}, "lat": {"type": "number"},
+        "source_datum": {"type": "string", "enum": list(DATUMS)},
+        "services": {"type": "array", "items": {"type": "string", "enum": list(SERVICES)}},
+        "opening_hours": {"type": "string", "description": "OpenStreetMap opening_hours"},
+        "host": {"type": "string"}, "phone": {"type": "string"},
+        "status": {"type": "string", "enum": [s for s in STATUSES if s != "removed"]},
+        "reopen_date": {**nullable_str, "format": "date"},
+        "status_reason": nullable_str,
+        "verified_at": {**nullable_str, "format": "date"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "synthetic": {"type": "boolean", "description": "true for generated demo rows"},
+        "distance_m": {"type": "number", "description": "geodesic metres (nearest only)"},
+        "open_now": {"type": "boolean", "nullable": True,
+                     "description": "open at the query time (Asia/Shanghai); null: unknown"},
+    }
+    feature = {
+        "type": "object", "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
+                "type": {"type": "string", "enum": ["Point"]},
+                "coordinates": {"type": "array", "items": {"type": "number"},
+                                "minItems": 2, "maxItems": 2,
+                                "description": "[lon, lat], WGS-84 (RFC 7946)"}}},
+            "properties": {"type": "object", "required": ["id", "kind", "name", "status"],
+                           "properties": properties},
+        },
+    }
+    collection_common = {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "data_version": {"type": "integer"},
+        "synthetic": {"type": "boolean"},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+    }
+    geojson = "application/geo+json"
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "驿站地图 API — Hebei union station locator",
+            "version": "1.0.0",
+            "description": (
+                "Trade-union service stations (工会驿站) and loving-mother rooms "
+                "(爱心妈妈小屋) in Hebei. Coordinates are WGS-84 [lon, lat]; distances are "
+                "geodesic metres on the WGS-84 ellipsoid. Errors are "
+                '{"error": code, "message": text}.'),
+        },
+        "paths": {
+            "/api/v1/nearest": {"get": {
+                "summary": "The k nearest sites to a point",
+                "operationId": "nearest",
+                "parameters": [
+                    _param("lat", {"type": "number", "minimum": -90, "maximum": 90},
+                           "latitude of the point", True),
+                    _param("lon", {"type": "number", "minimum": -180, "maximum": 180},
+                           "longitude of the point", True),
+                    _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K,
+                                 "default": 5}, "how many sites"),
+                    _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
+                    _param("services", {"type": "string"},
+                           "comma-separated service codes that must all be present: "
+                           + ", ".join(SERVICES)),
+                    _param("open_now", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                           "only sites open now (Asia/Shanghai)"),
+                    _param("max_km", {"type": "number", "minimum": 0, "maximum": 1000},
+                           "range; when nothing matches within it, the nearest matches are "
+                           "returned with beyond_range=true"),
+                    _param("datum", {"type": "string", "enum": list(DATUMS),
+                                     "default": "wgs84"},
+                           "datum of lat/lon: wgs84 (GPS), gcj02 (Amap, Tencent, WeChat), "
+                           "bd09 (Baidu)"),
+                    _param("include_closed", {"type": "string",
+                                              "enum": ["0", "1", "true", "false"]},
+                           "also temporarily closed sites (flagged by status)"),
+                ],
+                "responses": {
+                    "200": {"description": "Sites ordered by distance", "content": {geojson: {
+                        "schema": {"type": "object", "required": ["type", "features",
+                                                                  "beyond_range"],
+                                   "properties": {**collection_common,
+                                                  "beyond_range": {"type": "boolean"},
+                                                  "query": {"type": "object"}}}}}},
+                    "400": _ERROR,
+                },
+            }},
+            "/api/v1/stations": {"get": {
+                "summary": "Sites that are not removed, one page at a time",
+                "operationId": "stations",
+                "parameters": [
+                    _param("bbox", {"type": "string"}, "minlon,minlat,maxlon,maxlat (WGS-84)"),
+                    _param("district", {"type": "string"}, "district code, e.g. 130100"),
+                    _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
+                    _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                     "default": 100}, "page size"),
+                    _param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000,
+                                      "default": 0}, "rows to skip"),
+                ],
+                "responses": {
+                    "200": {"description": "A page of sites, in id order",
+                            "content": {geojson: {"schema": {
+                                "type": "object", "required": ["type", "features",
+                                                               "numberMatched"],
+                                "properties": {**collection_common,
+                                               "numberMatched": {"type": "integer"},
+                                               "next": {"type": "string"},
+                                               "links": {"type": "array"}}}}}},
+                    "304": {"description": "Not modified (ETag)"},
+                    "400": _ERROR,
+                },
+            }},
+            "/api/v1/stations/{id}": {"get": {
+                "summary": "One site",
+                "operationId": "station",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The site", "content": {geojson: {
+                        "schema": {"$ref": "#/components/schemas/Feature"}}}},
+                    "400": _ERROR,
+                    "404": _NOT_FOUND,
+                },
+            }},
+            "/api/v1/districts": {"get": {
+                "summary": "The 14 union districts",
+                "operationId": "districts",
+                "responses": {"200": {"description": "Districts with their site counts",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "required": ["districts"],
+                                          "properties": {"districts": {
+                                              "type": "array", "items": {
+                                                  "type": "object",
+                                                  "required": ["code", "name"]}}}}}}},
+                              "304": {"description": "Not modified (ETag)"},
+                              "400": _ERROR},
+            }},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3",
+                                      "content": {"application/json": {}}}}}},
+            "/healthz": {"get": {
+                "summary": "Liveness and data version", "operationId": "healthz",
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["status", "data_version"]}}}}}}},
+        },
+        "components": {"schemas": {
+            "Feature": feature,
+            "Error": {"type": "object", "required": ["error", "message"],
+                      "properties": {"error": {"type": "string"},
+                                     "message": {"type": "string"}}},
+        }},
+    }

@@ -1,0 +1,63 @@
+"""Long-lived per-worker state, kept in ``app.extensions["locator"]``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from locator.data.store import Store
+from locator.data.views import SitesSnapshot, load_snapshot
+
+# How often a worker asks the store whether the data changed (seconds).
+VERSION_CHECK_INTERVAL_S = 1.0
+
+
+@dataclass
+class State:
+    store: Store
+    geodata_dir: Path
+    map_shell: dict | None = None
+    _snapshot: SitesSnapshot | None = None
+    _checked_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self) -> SitesSnapshot:
+        """The sites as of the store's current ``data_version``, rebuilt when it changes.
+
+        The version is read at most once per :data:`VERSION_CHECK_INTERVAL_S`.
+        """
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked_at < VERSION_CHECK_INTERVAL_S:
+            return snap
+        with self._lock:
+            version = self.store.data_version()
+            self._checked_at = time.monotonic()
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = load_snapshot(self.store)
+            return self._snapshot
+
+
+    def regions(self):
+        """The bundled districts and counties (read once per process)."""
+        from locator.geo.regions import load_regions
+
+        return load_regions(self.geodata_dir / "hebei_regions.geojson")
+
+    def district_codes(self) -> tuple[str, ...]:
+        return tuple(self.regions().district_names())
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["locator"] = State(
+        store=Store(app.config["DATABASE_URL"]),
+        geodata_dir=Path(app.config["GEODATA_DIR"]),
+    )
+
+
+def get_state() -> State:
+    return current_app.extensions["locator"]

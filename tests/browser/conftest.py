@@ -1,0 +1,68 @@
+"""Serve the app on loopback and drive Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+TILE_HOST = "tiles.test.invalid"
+# One 1x1 transparent PNG stands in for every map tile (tests run offline).
+PNG_1x1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000005000157a6d2"
+    "0000000049454e44ae426082"
+)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    from locator import create_app
+
+    app = create_app({
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("browser-instance")),
+        "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+    })
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+        ])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, live_server):
+    """A phone-sized page that records every request and stubs the tile server."""
+    context = browser.new_context(viewport={"width": 360, "height": 740},
+                                  device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale="zh-CN")
+    pg = context.new_page()
+    pg.requests = []
+    pg.errors = []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.route(f"https://{TILE_HOST}/**",
+             lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
+    yield pg
+    context.close()
