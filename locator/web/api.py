@@ -150,4 +150,5 @@ def districts():
 @bp.get("/api/v1/openapi.json")
 def openapi_document():
     """The OpenAPI 3 description of this API."""
-    return _json(openapi.dumps(openapi.document()), cache="public, max-age=3600")
+    document = openapi.document(get_state().district_codes())
+    return _json(openapi.dumps(document), cache="public, max-age=3600")

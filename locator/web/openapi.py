@@ -26,8 +26,8 @@ _NOT_FOUND = {"description": "No such site.",
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-@lru_cache(maxsize=1)
-def document() -> dict:
+@lru_cache(maxsize=4)
+def document(district_codes: tuple[str, ...]) -> dict:
     """The OpenAPI 3.0 description of ``/api/v1`` and ``/healthz``."""
     nullable_str = {"type": "string", "nullable": True}
     properties = {
@@ -96,9 +96,10 @@ def document() -> dict:
                     _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K,
                                  "default": 5}, "how many sites"),
                     _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
-                    _param("services", {"type": "string"},
-                           "comma-separated service codes that must all be present: "
-                           + ", ".join(SERVICES)),
+                    {**_param("services", {"type": "array", "items": {
+                        "type": "string", "enum": list(SERVICES)}},
+                        "comma-separated service codes that must all be present"),
+                     "style": "form", "explode": False},
                     _param("open_now", {"type": "string", "enum": ["0", "1", "true", "false"]},
                            "only sites open now (Asia/Shanghai)"),
                     _param("max_km", {"type": "number", "minimum": 0, "maximum": 1000},
@@ -126,8 +127,14 @@ def document() -> dict:
                 "summary": "Sites that are not removed, one page at a time",
                 "operationId": "stations",
                 "parameters": [
-                    _param("bbox", {"type": "string"}, "minlon,minlat,maxlon,maxlat (WGS-84)"),
-                    _param("district", {"type": "string"}, "district code, e.g. 130100"),
+                    {**_param("bbox", {"type": "array", "minItems": 4, "maxItems": 4,
+                                       "items": {"type": "number", "minimum": -180,
+                                                 "maximum": 180}},
+                              "minlon,minlat,maxlon,maxlat (WGS-84); latitudes within "
+                              "-90..90, min <= max, else 400"),
+                     "style": "form", "explode": False},
+                    _param("district", {"type": "string", "enum": list(district_codes)},
+                           "district code, e.g. 130100 (see /api/v1/districts)"),
                     _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
                                      "default": 100}, "page size"),
