@@ -23,6 +23,7 @@ brute force over every site, which is exact by construction.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -43,6 +44,7 @@ GEOD = Geod(ellps="WGS84")
 S_MAX = 1.006
 SAFE_BOUNDS = (110.5, 34.0, 123.5, 46.0)  # lon/lat box in which the planar search is exact
 MAX_K = 50
+GRID_M = 10_000.0  # cell size of the density grid that picks a first search radius
 _SERVICE_BIT = {name: 1 << i for i, name in enumerate(SERVICES)}
 _FORWARD = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
@@ -108,14 +110,23 @@ class SiteIndex:
         self.lon = sites["lon"].to_numpy(dtype=np.float64)
         self.lat = sites["lat"].to_numpy(dtype=np.float64)
         x, y = _FORWARD.transform(self.lon, self.lat)
-        self.xy = np.column_stack([x, y])
-        points = shapely.points(self.xy) if len(sites) else np.empty(0, dtype=object)
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
+        points = shapely.points(self.x, self.y) if len(sites) else np.empty(0, dtype=object)
         self.tree = shapely.STRtree(points)
         self.kind = sites["kind"].map({k: i for i, k in enumerate(KINDS)}).to_numpy(np.int8)
         self.active = (sites["status"] == "active").to_numpy()
         self.services = np.array([service_mask(s or ()) for s in sites["services"]],
                                  dtype=np.int64)
         self.hours = sites["opening_hours"].fillna("").tolist()
+        # Sites share few distinct hour expressions: "open now" is evaluated once per
+        # expression and minute, then spread to the sites by code.
+        self._hour_texts, codes = np.unique(np.asarray(self.hours, dtype=object).astype(str),
+                                            return_inverse=True)
+        self._hour_code = codes.astype(np.int32)
+        self._masks: dict[tuple, tuple[np.ndarray, int]] = {}
+        self._states: dict[dt.datetime, list] = {}
+        self._grid = _density_grid(self.x, self.y)
         self.layers = {
             code: gpd.GeoDataFrame(group, geometry=points[group.index], crs=METRIC_CRS)
             for code, group in sites.groupby("district_code", sort=True)
@@ -124,14 +135,29 @@ class SiteIndex:
     def __len__(self) -> int:
         return len(self.sites)
 
-    def _mask(self, kind, services, include_closed) -> np.ndarray:
+    def _mask(self, kind, services, include_closed, open_at) -> tuple[np.ndarray, int]:
+        """The filter as a boolean array over the sites, and its count; cached per filter
+        (and per minute for ``open_at``), so a query does no O(n) work once warm."""
+        minute = None
+        if open_at is not None:
+            minute = open_at.astimezone(hours.TZ).replace(second=0, microsecond=0)
+        key = (kind, tuple(sorted(services)), include_closed, minute)
+        hit = self._masks.get(key)
+        if hit is not None:
+            return hit
         mask = self.active.copy() if not include_closed else np.ones(len(self), bool)
         if kind is not None:
             mask &= self.kind == KINDS.index(kind)
         if services:
             need = service_mask(services)
             mask &= (self.services & need) == need
-        return mask
+        if minute is not None and len(self):
+            open_codes = np.array([st is True for st in self.open_states(minute)], dtype=bool)
+            mask &= open_codes[self._hour_code]
+        if len(self._masks) >= 64:
+            self._masks.clear()
+        self._masks[key] = (mask, int(mask.sum()))
+        return self._masks[key]
 
     def nearest(self, lon: float, lat: float, *, k: int = 5, kind: str | None = None,
                 services=(), open_at: dt.datetime | None = None,
@@ -162,12 +188,8 @@ class SiteIndex:
         """
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be within 1..{MAX_K}")
-        mask = self._mask(kind, services, include_closed)
-        if open_at is not None:
-            accept = lambda pos: _open_filter(self.hours, pos, open_at)  # noqa: E731
-        else:
-            accept = None
-        positions, dist = self._knn(lon, lat, k, mask, accept)
+        mask, total = self._mask(kind, services, include_closed, open_at)
+        positions, dist = self._knn(lon, lat, min(k, total), mask, total)
         beyond = False
         if max_distance_m is not None and len(positions):
             inside = dist <= max_distance_m
@@ -175,56 +197,124 @@ class SiteIndex:
                 positions, dist = positions[inside], dist[inside]
             else:
                 beyond = True
-        when = open_at or dt.datetime.now(hours.TZ)
-        state = [hours.open_at(self.hours[p], when) for p in positions]
-        return NearestResult(positions, dist, state, beyond)
+        states = self.open_states(open_at or dt.datetime.now(hours.TZ))
+        return NearestResult(positions, dist, [states[self._hour_code[p]] for p in positions],
+                             beyond)
 
-    def _knn(self, lon, lat, k, mask, accept):
+    def open_states(self, when: dt.datetime) -> list:
+        """Open / closed / unknown (True / False / None) per distinct hours expression at
+        ``when``, to be indexed by a site's hours code; cached per minute."""
+        minute = when.astimezone(hours.TZ).replace(second=0, microsecond=0)
+        states = self._states.get(minute)
+        if states is None:
+            if len(self._states) >= 8:
+                self._states.clear()
+            states = [hours.open_at(t, minute) for t in self._hour_texts]
+            self._states[minute] = states
+        return states
+
+    def _knn(self, lon, lat, want, mask, total):
+        if want == 0:
+            return np.empty(0, np.int64), np.empty(0)
         w, s, e, n = SAFE_BOUNDS
         if not (w <= lon <= e and s <= lat <= n):
-            return self._brute(lon, lat, k, mask, accept)
+            return self._brute(lon, lat, want, mask)
         qx, qy = _FORWARD.transform(lon, lat)
-        query = shapely.points(qx, qy)
-        total = int(mask.sum())
-        if total == 0:
-            return np.empty(0, np.int64), np.empty(0)
-        want = min(k, total)
-        # First radius: a few times the nearest site's distance (one cheap tree call).
-        near = self.tree.query_nearest(query)
-        d1 = float(np.hypot(*(self.xy[near[0]] - (qx, qy)))) if len(near) else 1000.0
-        r = max(d1 * 3.0, 500.0)
+        r = self._first_radius(qx, qy, want)
         while True:
-            cand = self.tree.query(query, predicate="dwithin", distance=r)
+            # Candidates: sites in the square around the query (an envelope query, no GEOS
+            # predicate per site), kept if they match and lie within planar distance r.
+            cand = self.tree.query(shapely.box(qx - r, qy - r, qx + r, qy + r))
             cand = cand[mask[cand]]
-            exhausted = len(cand) == total or r > 4e6  # every matching site is inside r
-            if accept is not None and (len(cand) >= want or exhausted):
-                cand = cand[accept(cand)]
-            if len(cand) >= want or exhausted:
+            dp = np.hypot(self.x[cand] - qx, self.y[cand] - qy)
+            inside = dp <= r
+            cand, dp = cand[inside], dp[inside]
+            exhausted = len(cand) == total or r >= 4e6  # every matching site is inside r
+            if len(cand) < want and not exhausted:
+                # grow by the density seen so far (area ~ r^2), at least 1.5x, at most 3x
+                r *= float(np.clip(np.sqrt(want / max(len(cand), 0.5)) * 1.2, 1.5, 3.0))
+                continue
+            found, kth = self._refine(lon, lat, want, cand, dp, np.inf if exhausted else r)
+            if found is not None:
+                return found
+            r = kth * S_MAX * 1.0001  # a site just outside r could still beat the k-th
+
+    def _first_radius(self, qx, qy, want) -> float:
+        """A planar radius likely to hold ``want`` sites, from a 10 km density grid."""
+        g = self._grid
+        i = int((qx - g["x0"]) // GRID_M)
+        j = int((qy - g["y0"]) // GRID_M)
+        if not (0 <= i < g["nx"] and 0 <= j < g["ny"]):
+            return 20_000.0
+        count = g["counts"][i, j]
+        if count == 0:  # the nearest occupied cell is this far: search just past it
+            return float(g["gap"][i, j] + GRID_M)
+        return float(min(max(GRID_M * np.sqrt(want / (np.pi * count)) * 1.5, 300.0),
+                         2 * GRID_M))
+
+    def _refine(self, lon, lat, want, cand, dp, r):
+        """Rank candidates by exact geodesic distance, computed in planar order and only
+        until no other site can beat the k-th: a site at planar distance p is at least
+        p / S_MAX away on the ellipsoid, and every site outside the candidates lies beyond
+        r. Returns ``(None, kth)`` when r was too small to be sure."""
+        heap: list[tuple[float, int]] = []  # the best `want` so far, as (-distance, -position)
+        inv = GEOD.inv
+        head = want + 16
+        if len(cand) > 4 * head:  # usually a few suffice: sort only the nearest, planar
+            part = np.argpartition(dp, head)[:head]
+            order = part[np.lexsort((cand[part], dp[part]))]
+            if dp[order[-1]] == dp.max():  # ties at the cut: fall back to a full sort
+                order = np.lexsort((cand, dp))
+        else:
+            order = np.lexsort((cand, dp))
+        for i in order:
+            if len(heap) == want and -heap[0][0] * S_MAX < dp[i]:
                 break
-            r *= 2.0
-        if len(cand) == 0:
-            return np.empty(0, np.int64), np.empty(0)
-        want = min(want, len(cand))
+            pos = int(cand[i])
+            d = inv(lon, lat, self.lon[pos], self.lat[pos])[2]
+            item = (-d, -pos)
+            if len(heap) < want:
+                heapq.heappush(heap, item)
+            elif item > heap[0]:
+                heapq.heapreplace(heap, item)
+        else:
+            if len(order) < len(cand):  # the partial order ran out: rank everything
+                return self._refine_all(lon, lat, want, cand, dp, r)
+        kth = -heap[0][0]
+        if kth * S_MAX >= r:
+            return None, kth
+        best = sorted((-d, -p) for d, p in heap)
+        return (np.array([p for _, p in best], np.int64),
+                np.array([d for d, _ in best], np.float64)), kth
+
+    def _refine_all(self, lon, lat, want, cand, dp, r):
         dist = geodesic_m(lon, lat, self.lon[cand], self.lat[cand])
         order = np.lexsort((cand, dist))[:want]
         kth = dist[order[-1]]
-        if kth * S_MAX > r:  # a site just outside r could still beat the k-th: widen once
-            cand = self.tree.query(query, predicate="dwithin", distance=kth * S_MAX)
-            cand = cand[mask[cand]]
-            if accept is not None:
-                cand = cand[accept(cand)]
-            dist = geodesic_m(lon, lat, self.lon[cand], self.lat[cand])
-            order = np.lexsort((cand, dist))[:want]
-        return cand[order].astype(np.int64), dist[order]
+        if kth * S_MAX >= r:
+            return None, kth
+        return (cand[order].astype(np.int64), dist[order]), kth
 
-    def _brute(self, lon, lat, k, mask, accept):
+    def _brute(self, lon, lat, want, mask):
         cand = np.flatnonzero(mask)
-        if accept is not None:
-            cand = cand[accept(cand)]
         dist = geodesic_m(lon, lat, self.lon[cand], self.lat[cand])
-        order = np.lexsort((cand, dist))[:k]
+        order = np.lexsort((cand, dist))[:want]
         return cand[order].astype(np.int64), dist[order]
 
 
-def _open_filter(hours_list, positions, when) -> np.ndarray:
-    return np.array([hours.open_at(hours_list[p], when) is True for p in positions], bool)
+def _density_grid(x: np.ndarray, y: np.ndarray) -> dict:
+    """Sites per 10 km cell (EPSG:32650 metres), to size the first search radius."""
+    if len(x) == 0:
+        return {"x0": 0.0, "y0": 0.0, "nx": 0, "ny": 0}
+    x0, y0 = float(x.min()), float(y.min())
+    nx = int((x.max() - x0) // GRID_M) + 1
+    ny = int((y.max() - y0) // GRID_M) + 1
+    counts = np.zeros((nx, ny), np.int64)
+    np.add.at(counts, (((x - x0) // GRID_M).astype(int), ((y - y0) // GRID_M).astype(int)), 1)
+    # for every cell, the planar distance from its centre to the nearest occupied cell centre
+    ci, cj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    centres = shapely.points(x0 + (ci.ravel() + 0.5) * GRID_M, y0 + (cj.ravel() + 0.5) * GRID_M)
+    occupied = shapely.STRtree(centres[counts.ravel() > 0])
+    _, gap = occupied.query_nearest(centres, return_distance=True, all_matches=False)
+    return {"x0": x0, "y0": y0, "nx": nx, "ny": ny, "counts": counts,
+            "gap": gap.reshape(nx, ny)}

@@ -96,7 +96,17 @@ outside = st.sampled_from(
         (113.0, 34.75),  # Zhengzhou, Henan
     ]
 )
-queries = st.one_of(anywhere_in_hebei_bbox, near_border(), langfang_exclave, outside)
+@st.composite
+def near_a_site(draw):
+    """Where couriers are: within about a kilometre of a site, often in a dense city."""
+    index = demo_index()
+    pos = draw(st.integers(0, len(index) - 1))
+    return (index.lon[pos] + draw(st.floats(-0.012, 0.012)),
+            index.lat[pos] + draw(st.floats(-0.009, 0.009)))
+
+
+queries = st.one_of(anywhere_in_hebei_bbox, near_border(), langfang_exclave, outside,
+                    near_a_site())
 
 
 @settings(max_examples=300, deadline=None)
