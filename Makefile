@@ -37,10 +37,11 @@ test: install-test chromium
 
 ## Debian's Chromium for the browser tests, installed when missing
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "color emoji"; } || { \
+		echo "installing Debian's chromium and an emoji font for the browser tests"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium \
+			fonts-noto-color-emoji fonts-noto-cjk; }
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff

@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
-        static_folder="web/static",
+        static_folder=None,  # served by locator.web.assets (gzipped once, from memory)
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(resolved)
@@ -36,11 +36,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
     app.json.ensure_ascii = False
 
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "application/javascript", "text/javascript",
+        "application/json", "application/geo+json"])
+
+    from flask_compress import Compress
+    from flask_wtf.csrf import CSRFProtect
+
     from locator import cli
-    from locator.web import api, assets, errors, pages, state
+    from locator.web import api, assets, errors, i18n, pages, state
 
     state.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
+    CSRFProtect(app)
+    Compress(app)
     assets.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

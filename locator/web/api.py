@@ -18,7 +18,7 @@ from locator.web.state import get_state
 bp = Blueprint("api", __name__)
 
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
-                  "include_closed")
+                  "include_closed", "all_day", "nav")
 STATIONS_PARAMS = ("bbox", "district", "kind", "limit", "offset")
 MAX_LIMIT = 1000
 
@@ -66,16 +66,19 @@ def nearest():
     max_km = p.number(a, "max_km", low=0, high=1000)
     source = p.choice(a, "datum", datum.DATUMS, default="wgs84")
     include_closed = p.boolean(a, "include_closed")
+    all_day = p.boolean(a, "all_day")
+    nav = p.boolean(a, "nav")
     wlon, wlat = datum.to_wgs84(lon, lat, source)
     snap = get_state().snapshot()
     at = now()
     res = snap.index.nearest(
         wlon, wlat, k=k, kind=kind, services=services, open_at=at if open_now else None,
         max_distance_m=None if max_km is None else max_km * 1000.0,
-        include_closed=include_closed)
+        include_closed=include_closed, all_day=all_day)
     heads = snap.feature_heads
     features = ",".join(
-        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}}}'
+        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}'
+        + (f',"nav":{snap.navigation_json(pos)}}}' if nav else "}")
         for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
     query = openapi.dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
                            "k": k, "max_km": max_km, "at": at.isoformat(timespec="seconds")})

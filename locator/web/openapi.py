@@ -112,6 +112,11 @@ def document(district_codes: tuple[str, ...]) -> dict:
                     _param("include_closed", {"type": "string",
                                               "enum": ["0", "1", "true", "false"]},
                            "also temporarily closed sites (flagged by status)"),
+                    _param("all_day", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                           "only sites open around the clock (opening_hours 24/7)"),
+                    _param("nav", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                           "add to each feature a `nav` list of navigation-app links "
+                           "(Amap, Baidu, Tencent, Apple Maps), each in the datum it expects"),
                 ],
                 "responses": {
                     "200": {"description": "Sites ordered by distance", "content": {geojson: {

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from locator.data.store import Store
 from locator.data.views import SitesSnapshot, load_snapshot
+from locator.maps import Basemap, basemap
 
 # How often a worker asks the store whether the data changed (seconds).
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -20,8 +21,10 @@ VERSION_CHECK_INTERVAL_S = 1.0
 class State:
     store: Store
     geodata_dir: Path
+    basemap: Basemap
     map_shell: dict | None = None
     _snapshot: SitesSnapshot | None = None
+    _places: bytes | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,14 +51,38 @@ class State:
 
         return load_regions(self.geodata_dir / "hebei_regions.geojson")
 
+    def places_json(self) -> bytes:
+        """Districts and counties for the offline search box: name, initials, a point
+        inside each (WGS-84), biggest first. Built once per process."""
+        if self._places is None:
+            import json
+
+            from locator.data.views import initials
+
+            r = self.regions()
+            rows = []
+            for level, frame in (("district", r.districts), ("county", r.counties)):
+                points = frame.geometry.representative_point()
+                for (_, row), pt in zip(frame.iterrows(), points, strict=True):
+                    parent = "" if level == "district" else row["district_name"]
+                    rows.append([row["name"], initials(row["name"]), parent,
+                                 round(pt.x, 5), round(pt.y, 5), level])
+            self._places = json.dumps({"places": rows}, ensure_ascii=False,
+                                      separators=(",", ":")).encode()
+        return self._places
+
     def district_codes(self) -> tuple[str, ...]:
         return tuple(self.regions().district_names())
 
 
 def init_app(app: Flask) -> None:
+    cfg = app.config
     app.extensions["locator"] = State(
-        store=Store(app.config["DATABASE_URL"]),
-        geodata_dir=Path(app.config["GEODATA_DIR"]),
+        store=Store(cfg["DATABASE_URL"]),
+        geodata_dir=Path(cfg["GEODATA_DIR"]),
+        basemap=basemap(cfg["BASEMAP"], tianditu_key=cfg["TIANDITU_KEY"],
+                        tile_url=cfg["TILE_URL"], tile_datum=cfg["TILE_DATUM"],
+                        attribution=cfg["TILE_ATTRIBUTION"]),
     )
 
 

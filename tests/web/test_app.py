@@ -12,21 +12,29 @@ from locator.web import state as state_module
 TOTAL = 5790 + 200
 
 
-def test_index_shows_the_map_counts_legend_and_synthetic_notice(client):
+def test_index_shows_the_map_legend_filters_and_synthetic_notice(client):
     r = client.get("/")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert '<html lang="zh-CN">' in html
     assert "示例数据" in html and "虚构" in html
-    assert "工会驿站 <b>5,790</b>" in html and "爱心妈妈小屋 <b>200</b>" in html
-    assert 'class="legend"' in html
+    assert 'class="legend"' in html and 'id="locate"' in html
+    for chip in ('data-kind="station"', 'data-kind="mother_room"', 'data-flag="open_now"',
+                 'data-flag="all_day"'):
+        assert chip in html
     assert "L.map(" in html and "preferCanvas" in html
+
+
+def test_about_page_counts_sources_and_privacy(client):
+    html = client.get("/about").get_data(as_text=True)
+    assert "工会驿站 5,790 个、爱心妈妈小屋 200 个" in html
+    assert "OpenStreetMap" in html and "不会被保存" in html
 
 
 def test_index_references_nothing_off_origin_except_tiles(client, demo_app):
     html = client.get("/").get_data(as_text=True)
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
-        assert url.startswith("/") and not url.startswith("//"), url
+        assert (url.startswith("/") and not url.startswith("//")) or url.startswith("tel:"), url
     tile_host = "tile.openstreetmap.org"
     off_origin = set(re.findall(r"https?://([^/\"'\s]+)", html))
     # the tile template and the tiles' attribution link are the only outside hosts
@@ -46,7 +54,8 @@ def test_sites_payload_has_every_site(client):
     assert r.status_code == 200 and r.mimetype == "application/json"
     payload = json.loads(r.data)
     assert payload["synthetic"] is True
-    assert payload["fields"] == ["lon", "lat", "kind", "id", "name", "status"]
+    assert payload["fields"] == ["lon", "lat", "kind", "id", "name", "status", "address",
+                                 "initials"]
     sites = payload["sites"]
     assert len(sites) == TOTAL
     kinds = [payload["kinds"][s[2]] for s in sites]
@@ -115,7 +124,7 @@ def test_init_without_demo_leaves_an_empty_store(empty_app):
     client = empty_app.test_client()
     assert client.get("/healthz").json["sites"] == 0
     html = client.get("/").get_data(as_text=True)
-    assert "示例数据" not in html  # no synthetic rows, no synthetic notice
+    assert "synthetic-notice" not in html  # no synthetic rows, no synthetic notice
 
 
 def test_a_write_reaches_the_map_without_a_restart(empty_app, monkeypatch):
