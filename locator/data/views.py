@@ -23,7 +23,7 @@ PUBLIC_FIELDS = (
 )
 
 # Columns of the compact map payload, in order (see :func:`compact_sites_json`).
-COMPACT_FIELDS = ("lon", "lat", "kind", "id", "name", "status", "address", "initials")
+COMPACT_FIELDS = ("lon", "lat", "kind", "id", "name", "status")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,14 @@ class SitesSnapshot:
     def compact_json(self) -> bytes:
         """The map payload of this snapshot, serialised once."""
         return compact_sites_json(self)
+
+    @cached_property
+    def search_rows(self) -> list[list[str]]:
+        """Per site, in :attr:`sites` order: ``[address, pinyin initials of the name]`` —
+        what the offline search box needs beyond the map payload (loaded on first use)."""
+        return [[address, initials(name)]
+                for name, address in zip(self.sites["name"], self.sites["address"],
+                                         strict=True)]
 
     @cached_property
     def index(self):
@@ -176,11 +184,9 @@ def compact_sites_json(snapshot: SitesSnapshot) -> bytes:
     s = snapshot.sites
     kind_index = {k: i for i, k in enumerate(KINDS)}
     rows = [
-        [round(lon, 5), round(lat, 5), kind_index[kind], sid, name, status, address,
-         initials(name)]
-        for lon, lat, kind, sid, name, status, address in zip(
-            s["lon"], s["lat"], s["kind"], s["id"], s["name"], s["status"], s["address"],
-            strict=True)
+        [round(lon, 5), round(lat, 5), kind_index[kind], sid, name, status]
+        for lon, lat, kind, sid, name, status in zip(
+            s["lon"], s["lat"], s["kind"], s["id"], s["name"], s["status"], strict=True)
     ]
     payload = {
         "version": snapshot.version,

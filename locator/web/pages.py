@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask import (
     Blueprint,
@@ -52,7 +53,7 @@ def _client_config(snap) -> dict:
     return {
         "map": _map_shell().name,
         "sites": url_for("pages.sites_json", v=snap.version),
-        "places": url_for("pages.places_json"),
+        "search": url_for("pages.search_json", v=snap.version),
         "nearest": url_for("api.nearest"),
         "stationUrl": url_for("pages.station", site_id="ID"),
         "displayDatum": get_state().basemap.datum,
@@ -109,12 +110,19 @@ def sites_json():
     return response.make_conditional(request)
 
 
-@bp.get("/data/places.json")
-def places_json():
-    """Districts and counties for the offline search box."""
-    response = Response(get_state().places_json(), mimetype="application/json")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    response.add_etag()
+@bp.get("/data/search.json")
+def search_json():
+    """What the offline search box needs beyond the map payload: places, and per site its
+    address and pinyin initials. Fetched on first use of the search box."""
+    state = get_state()
+    snap = state.snapshot()
+    body = json.dumps({"version": snap.version, "places": state.places(),
+                       "sites": snap.search_rows}, ensure_ascii=False, separators=(",", ":"))
+    response = Response(body, mimetype="application/json")
+    response.set_etag(f"s{snap.version}")
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                         if request.args.get("v") == str(snap.version)
+                                         else "no-cache")
     return response.make_conditional(request)
 
 

@@ -24,7 +24,7 @@ class State:
     basemap: Basemap
     map_shell: dict | None = None
     _snapshot: SitesSnapshot | None = None
-    _places: bytes | None = None
+    _places: list | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,12 +51,10 @@ class State:
 
         return load_regions(self.geodata_dir / "hebei_regions.geojson")
 
-    def places_json(self) -> bytes:
-        """Districts and counties for the offline search box: name, initials, a point
-        inside each (WGS-84), biggest first. Built once per process."""
+    def places(self) -> list[list]:
+        """Districts and counties for the offline search box: ``[name, initials, parent,
+        lon, lat, level]`` with a point inside each (WGS-84). Built once per process."""
         if self._places is None:
-            import json
-
             from locator.data.views import initials
 
             r = self.regions()
@@ -67,8 +65,7 @@ class State:
                     parent = "" if level == "district" else row["district_name"]
                     rows.append([row["name"], initials(row["name"]), parent,
                                  round(pt.x, 5), round(pt.y, 5), level])
-            self._places = json.dumps({"places": rows}, ensure_ascii=False,
-                                      separators=(",", ":")).encode()
+            self._places = rows
         return self._places
 
     def district_codes(self) -> tuple[str, ...]:

@@ -1,6 +1,5 @@
 """The courier's page in a real Chromium: offline, phone-sized, tiles stubbed."""
 
-import json
 import re
 from urllib.parse import parse_qs, urlsplit
 

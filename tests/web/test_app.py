@@ -54,14 +54,32 @@ def test_sites_payload_has_every_site(client):
     assert r.status_code == 200 and r.mimetype == "application/json"
     payload = json.loads(r.data)
     assert payload["synthetic"] is True
-    assert payload["fields"] == ["lon", "lat", "kind", "id", "name", "status", "address",
-                                 "initials"]
+    assert payload["fields"] == ["lon", "lat", "kind", "id", "name", "status"]
     sites = payload["sites"]
     assert len(sites) == TOTAL
     kinds = [payload["kinds"][s[2]] for s in sites]
     assert kinds.count("station") == 5790 and kinds.count("mother_room") == 200
     assert all(113 < s[0] < 120 and 36 < s[1] < 43 for s in sites)  # lon, lat order
     assert len({s[3] for s in sites}) == TOTAL
+
+
+def test_search_payload_aligns_with_the_map_payload(client):
+    sites = json.loads(client.get("/data/sites.json").data)
+    search = json.loads(client.get("/data/search.json").data)
+    assert search["version"] == sites["version"]
+    assert len(search["sites"]) == len(sites["sites"])
+    by_id = {f["id"]: f["properties"] for f in client.get(
+        "/api/v1/stations?limit=1000").json["features"]}
+    from locator.data.views import initials
+
+    for row, (address, name_initials) in zip(sites["sites"], search["sites"], strict=True):
+        assert name_initials == initials(row[4])
+        if row[3] in by_id:
+            assert by_id[row[3]]["address"] == address
+    names = {p[0]: p for p in search["places"]}
+    assert len(search["places"]) == 14 + 167
+    assert names["张家口市"][1] == "zjks" and names["雄安新区"][5] == "district"
+    assert names["容城县"][2] == "雄安新区"
 
 
 def test_sites_payload_is_cacheable(client):

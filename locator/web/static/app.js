@@ -13,7 +13,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var mapStatus = $("map-status"), notice = $("notice"), results = $("results"),
       hint = $("hint"), input = $("q"), suggestions = $("suggestions");
-  var payload = null, places = [], origin = null, resultLayer = L.layerGroup().addTo(map);
+  var payload = null, places = [], searchRows = null, origin = null;
+  var resultLayer = L.layerGroup().addTo(map);
   var youLayer = L.layerGroup().addTo(map);
   L.control.scale({ imperial: false }).addTo(map);  // metric only
   var filters = { kind: null, open_now: false, all_day: false, services: [] };
@@ -180,12 +181,13 @@
       var dlat = (s[1] - lat) * rad, dlon = (s[0] - lon) * rad;
       var a = Math.sin(dlat / 2) * Math.sin(dlat / 2) + Math.cos(lat * rad) *
         Math.cos(s[1] * rad) * Math.sin(dlon / 2) * Math.sin(dlon / 2);
-      out.push({ d: 2 * R * Math.asin(Math.sqrt(a)), s: s, kind: kind });
+      out.push({ d: 2 * R * Math.asin(Math.sqrt(a)), s: s, kind: kind, i: i });
     }
     out.sort(function (x, y) { return x.d - y.d; });
     return out.slice(0, 5).map(function (o) {
       return { id: o.s[3], geometry: { coordinates: [o.s[0], o.s[1]] }, properties: {
-        id: o.s[3], name: o.s[4], kind: o.kind, status: o.s[5], address: o.s[6],
+        id: o.s[3], name: o.s[4], kind: o.kind, status: o.s[5],
+        address: searchRows ? searchRows[o.i][0] : "",
         services: [], distance_m: o.d, open_now: null } };
     });
   }
@@ -369,11 +371,12 @@
         out.push({ label: p[0], sub: p[2] || T.place, lon: p[3], lat: p[4], kind: "place" });
       }
     }
-    if (payload) {
+    if (payload && searchRows) {
       for (i = 0; i < payload.sites.length && out.length < 10; i++) {
-        var s = payload.sites[i];
-        if (s[4].indexOf(q) >= 0 || s[6].indexOf(q) >= 0 || (latin && s[7].indexOf(q) >= 0)) {
-          out.push({ label: s[4], sub: s[6], lon: s[0], lat: s[1], kind: "site" });
+        var s = payload.sites[i], extra = searchRows[i];
+        if (s[4].indexOf(q) >= 0 || extra[0].indexOf(q) >= 0 ||
+            (latin && extra[1].indexOf(q) >= 0)) {
+          out.push({ label: s[4], sub: extra[0], lon: s[0], lat: s[1], kind: "site" });
         }
       }
     }
@@ -405,7 +408,21 @@
     }
     suggestions.hidden = false;
   }
-  input.oninput = suggest;
+  /** The search index (places, addresses, initials) loads on first use of the box. */
+  var searchLoading = false;
+  function loadSearch() {
+    if (searchRows || searchLoading) { return; }
+    searchLoading = true;
+    getJSON(config.search, function (body) {
+      places = body.places;
+      // rows align with the map payload only when both come from the same data version
+      searchRows = payload && body.version === payload.version ? body.sites : null;
+      searchLoading = !!searchRows;
+      suggest();
+    }, function () { searchLoading = false; });
+  }
+  input.onfocus = loadSearch;
+  input.oninput = function () { loadSearch(); suggest(); };
   $("search").onsubmit = function (e) {
     e.preventDefault();
     var first = suggestions.querySelector(".suggestion");
@@ -417,7 +434,6 @@
     payload = body;
     drawSites();
   }, function () { mapStatus.textContent = T.loadFailed; });
-  getJSON(config.places, function (body) { places = body.places; }, function () {});
   try {
     var last = JSON.parse(window.localStorage.getItem("locator.last") || "null");
     if (last && last.features && last.features.length) {
