@@ -168,8 +168,9 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             chromium = browser.version
             ua = UA.format(major=chromium.split(".")[0])
-            print(f"Chromium {chromium}; warm-up (unthrottled, not recorded)", flush=True)
-            for v in variants:
+            print(f"Chromium {chromium}; warm-up of the server (unthrottled, not recorded)",
+                  flush=True)
+            for v in (v for v in variants if v != "folium_markers"):  # static: no warm-up
                 w = _load(browser, base + PATHS[v], throttle=False, ua=ua,
                           timeout=args.timeout, wait_idle=0)
                 problems = _problems(w, info["sites"])
@@ -242,6 +243,8 @@ def main() -> int:
 
 def _load(browser, url: str, *, throttle: bool, ua: str, timeout: float,
           wait_idle: float) -> dict:
+    from playwright.sync_api import Error as PlaywrightError
+
     waited = _wait_idle(wait_idle) if wait_idle else None
     ctx = browser.new_context(viewport=VIEWPORT, device_scale_factor=DPR, is_mobile=True,
                               has_touch=True, locale="zh-CN", user_agent=ua,
@@ -255,6 +258,7 @@ def _load(browser, url: str, *, throttle: bool, ua: str, timeout: float,
         cdp = ctx.new_cdp_session(page)
         reqs: dict[str, dict] = {}
         fulfilled: list[str] = []
+        cancelled: list[str] = []
         body = base64.b64encode(TILE_PNG).decode()
 
         def will(e):
@@ -278,15 +282,21 @@ def _load(browser, url: str, *, throttle: bool, ua: str, timeout: float,
                                                        t1=e["timestamp"], bytes=0)
 
         def paused(e):
-            if urlsplit(e["request"]["url"]).hostname == TILE_HOST:
-                fulfilled.append(e["request"]["url"])
-                cdp.send("Fetch.fulfillRequest", {
-                    "requestId": e["requestId"], "responseCode": 200, "body": body,
-                    "responseHeaders": [{"name": "Content-Type", "value": "image/png"},
-                                        {"name": "Cache-Control", "value": "no-store"}]})
+            tile = urlsplit(e["request"]["url"]).hostname == TILE_HOST
+            try:
+                if tile:
+                    cdp.send("Fetch.fulfillRequest", {
+                        "requestId": e["requestId"], "responseCode": 200, "body": body,
+                        "responseHeaders": [{"name": "Content-Type", "value": "image/png"},
+                                            {"name": "Cache-Control", "value": "no-store"}]})
+                else:
+                    cdp.send("Fetch.failRequest", {"requestId": e["requestId"],
+                                                   "errorReason": "BlockedByClient"})
+            except PlaywrightError:  # Leaflet dropped the tile (img.src reset) meanwhile
+                cancelled.append(e["request"]["url"])
             else:
-                cdp.send("Fetch.failRequest", {"requestId": e["requestId"],
-                                               "errorReason": "BlockedByClient"})
+                if tile:
+                    fulfilled.append(e["request"]["url"])
 
         cdp.on("Network.requestWillBeSent", will)
         cdp.on("Network.responseReceived", response)
@@ -322,21 +332,25 @@ def _load(browser, url: str, *, throttle: bool, ua: str, timeout: float,
     for r in sorted(reqs.values(), key=lambda r: r.get("t0", 0)):
         parts = urlsplit(r.get("url", ""))
         kind = ("tile" if parts.hostname == TILE_HOST else
+                "favicon" if parts.netloc == host and parts.path == "/favicon.ico" else
                 "local" if parts.netloc == host else
                 "data" if parts.scheme in ("data", "blob") else "external")
         rows.append({"url": r.get("url"), "kind": kind, "type": r.get("type"),
                      "status": r.get("status"), "encoding": r.get("encoding"),
                      "bytes": r.get("bytes"), "failed": r.get("failed"),
                      "start_ms": _rel(r.get("t0"), t_base), "end_ms": _rel(r.get("t1"), t_base)})
-    net = [x for x in rows if x["kind"] != "data"]
+    # the browser's own /favicon.ico probe (after load, timing-dependent) is listed, not
+    # counted: no variant links an icon
+    net = [x for x in rows if x["kind"] not in ("data", "favicon")]
     tiles = [x for x in net if x["kind"] == "tile"]
-    other = (cpu1["busy"] - cpu0["busy"]) - (cpu1["own"] - cpu0["own"])
+    other = _other_ticks(cpu0, cpu1)
     return {
         "url": url, "status": status, "errors": errors, **probe,
         "bytes_total": sum(x["bytes"] or 0 for x in net),
         "bytes_tiles": sum(x["bytes"] or 0 for x in tiles),
         "bytes_non_tile": sum(x["bytes"] or 0 for x in net if x["kind"] != "tile"),
         "n_requests": len(net), "n_tiles": len(tiles), "tiles_fulfilled": len(fulfilled),
+        "tiles_cancelled": len(cancelled),
         "external": [x["url"] for x in net if x["kind"] == "external"],
         "unfinished": [x["url"] for x in net if x["end_ms"] is None],
         "heap_mb": heap["usedSize"] / 2**20,
@@ -379,7 +393,7 @@ def _problems(m: dict, sites: int) -> list[str]:
         out.append(f"page errors: {m['errors'][:3]}")
     if m["external"]:
         out.append(f"requests left loopback: {m['external'][:3]}")
-    if m["n_tiles"] != m["tiles_fulfilled"]:
+    if m["n_tiles"] != m["tiles_fulfilled"] + m["tiles_cancelled"]:
         out.append(f"{m['n_tiles']} tile requests but {m['tiles_fulfilled']} stubbed")
     bad = [x["url"] for x in m["requests"]
            if x["kind"] == "local" and (x["failed"] or (x["status"] or 0) >= 400)]
@@ -399,8 +413,8 @@ def _cpu_sample() -> dict:
     return {"busy": busy, "steal": v[7] if len(v) > 7 else 0, "own": _tree_ticks(os.getpid())}
 
 
-def _tree_ticks(root: int) -> int:
-    """utime+stime of ``root`` and all its descendants (server, driver, Chromium)."""
+def _tree_ticks(root: int) -> dict[int, int]:
+    """utime+stime per process of ``root`` and its descendants (server, driver, Chromium)."""
     parent, ticks = {}, {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -412,14 +426,21 @@ def _tree_ticks(root: int) -> int:
             continue
         parent[int(d)] = int(rest[1])
         ticks[int(d)] = int(rest[11]) + int(rest[12])
-    total = 0
+    out = {}
     for pid, t in ticks.items():
         p = pid
         while p and p != root:
             p = parent.get(p, 0)
         if p == root:
-            total += t
-    return total
+            out[pid] = t
+    return out
+
+
+def _other_ticks(a: dict, b: dict) -> int:
+    """Busy ticks between two samples not spent by our own processes (an own process that
+    exited in between is ignored: its last ticks are unknown, so count none of them)."""
+    own = sum(t - a["own"].get(pid, 0) for pid, t in b["own"].items())
+    return max(0, (b["busy"] - a["busy"]) - own)
 
 
 def _wait_idle(limit: float, threshold: float = 0.25) -> float:
@@ -428,7 +449,7 @@ def _wait_idle(limit: float, threshold: float = 0.25) -> float:
         a = _cpu_sample()
         time.sleep(1)
         b = _cpu_sample()
-        if ((b["busy"] - a["busy"]) - (b["own"] - a["own"])) / TICK < threshold:
+        if _other_ticks(a, b) / TICK < threshold:
             break
     return round(time.monotonic() - start, 1)
 
@@ -535,7 +556,7 @@ def _breakdown(rounds: list[dict], variants: list[str]) -> str:
         for v in variants:
             groups: dict[str, list] = defaultdict(list)
             for row in r["loads"][v]["requests"]:
-                if row["kind"] != "data":
+                if row["kind"] not in ("data", "favicon"):
                     groups[_resource(row)].append(row)
             for name, rows in groups.items():
                 per[name][v].append((len(rows), sum(x["bytes"] or 0 for x in rows),

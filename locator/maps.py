@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass
 
 import folium
+from folium.template import Template
 
 from locator.errors import LocatorError
 
@@ -97,6 +98,34 @@ class MapShell:
     script: str
 
 
+class _Es5Map(folium.Map):
+    """folium.Map whose script is plain ES5: folium writes the map options with object
+    spread (``...{}``, ES2018), which old Android WebViews cannot parse."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                #{{ this.get_name() }} { position: relative; width: 100%; height: 100%; }
+                .leaflet-container { font-size: {{ this.font_size }}; }
+            </style>
+            <script>
+                L_NO_TOUCH = {{ this.global_switches.no_touch | tojson }};
+                L_DISABLE_3D = {{ this.global_switches.disable_3d | tojson }};
+            </script>
+        {% endmacro %}
+
+        {% macro html(this, kwargs) %}
+            <div class="folium-map" id={{ this.get_name() | tojson }}></div>
+        {% endmacro %}
+
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map({{ this.get_name() | tojson }}, L.Util.extend(
+                {center: {{ this.location | tojson }}, crs: L.CRS.{{ this.crs }}},
+                {{ this.options | tojavascript }}));
+        {% endmacro %}
+        """)
+
+
 def build_shell(*, base: Basemap, leaflet_js: str, leaflet_css: str) -> MapShell:
     """Render the base map once: tiles, canvas renderer, scale bar, Hebei in view.
 
@@ -108,7 +137,7 @@ def build_shell(*, base: Basemap, leaflet_js: str, leaflet_css: str) -> MapShell
         Same-origin URLs of Leaflet's files.
     """
     (w, s), (e, n) = HEBEI_BOUNDS_LONLAT
-    m = folium.Map(
+    m = _Es5Map(
         location=latlon((w + e) / 2, (s + n) / 2),
         zoom_start=7,
         tiles=None,
