@@ -12,7 +12,8 @@ points as ``wrk_nearest.lua`` (80 % near a city centre, 20 % over Hebei's bbox):
   for ``/healthz`` and ``/api/v1/nearest``, and through Flask's test client;
 * µs per step of the view, each step timed alone over the same points: query-string
   parsing, parameter validation, datum, snapshot + clock, the engine, JSON assembly and the
-  ``Response``; what the steps do not explain is Flask/Werkzeug around the view;
+  ``Response``; and, timed inside the real requests, the view as a whole and the engine,
+  so that the rest is Flask/Werkzeug around the view;
 * cProfile over the WSGI requests: the top functions and the time per package.
 
 ``--live`` starts ``gunicorn -w 2`` as ``bench_http.py`` does, drives ``/api/v1/nearest``
@@ -224,11 +225,26 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
     flask_rows = [(name, per_call_us(fn, items, repeats)[0]) for name, fn, items in flask_parts]
 
     explained = sum(t for _, t in step_rows)
+    view_us, engine_us = _in_situ(app, near_env, wsgi, repeats)
+    gzip_env = [EnvironBuilder(path="/api/v1/nearest", query_string=q,
+                               headers={"Accept-Encoding": "gzip, deflate, br"}).get_environ()
+                for q in qs]
+    whatif_rows = _what_if(app, near_env, gzip_env, wsgi, repeats)
     print(f"\n{n} points, median of {repeats} passes (thread CPU time); "
           "WSGI /api/v1/nearest passes (µs): " + ", ".join(f"{x:.0f}" for x in runs_near))
     print("\n| path | µs per request |\n|---|---:|")
     for name, t in rows:
         print(f"| {name} | {t:.0f} |")
+    print("\nIn situ (timers around the view function and around SiteIndex.nearest during "
+          "the WSGI requests):\n\n| part of a WSGI /api/v1/nearest request | µs | share |"
+          "\n|---|---:|---:|")
+    print(f"| Flask/Werkzeug around the view (WSGI − view) | {t_near - view_us:.0f} "
+          f"| {(t_near - view_us) / t_near:.0%} |")
+    print(f"| the view, all of it | {view_us:.0f} | {view_us / t_near:.0%} |")
+    print(f"|   of which the engine SiteIndex.nearest | {engine_us:.0f} "
+          f"| {engine_us / t_near:.0%} |")
+    print(f"|   of which the rest of the view (parsing, validation, JSON, Response) "
+          f"| {view_us - engine_us:.0f} | {(view_us - engine_us) / t_near:.0%} |")
     print("\n| step of /api/v1/nearest (each timed alone) | µs | share of WSGI request |"
           "\n|---|---:|---:|")
     for name, t in step_rows:
@@ -236,10 +252,16 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
         if name.startswith("JSON assembly"):
             for sub, ts in part_rows:
                 print(f"| {sub} | {ts:.1f} | {ts / t_near:.0%} |")
-    print(f"| Flask/Werkzeug around the view (WSGI request − steps) | {t_near - explained:.1f} "
+    print(f"| what the steps alone leave of the WSGI request | {t_near - explained:.1f} "
           f"| {(t_near - explained) / t_near:.0%} |")
     for sub, ts in flask_rows:
         print(f"| {sub} | {ts:.1f} | {ts / t_near:.0%} |")
+
+    print("\nWhat if (monkeypatched in this process only; each paired with a baseline pass "
+          "right before it):\n\n| change | baseline µs | with it µs | saved µs |"
+          "\n|---|---:|---:|---:|")
+    for name, base_us, with_us in whatif_rows:
+        print(f"| {name} | {base_us:.0f} | {with_us:.0f} | {base_us - with_us:+.0f} |")
 
     prof = cProfile.Profile()
     prof.enable()
@@ -247,6 +269,126 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
         wsgi(e)
     prof.disable()
     _report_profile(prof, len(near_env))
+
+
+def _in_situ(app, envs, wsgi, repeats: int) -> tuple[float, float]:
+    """µs per request spent in the view, and in the engine, timed inside real requests
+    (wrappers installed on this app object only)."""
+    from locator.web.state import get_state
+
+    spent = {"view": 0.0, "engine": 0.0}
+    view = app.view_functions["api.nearest"]
+
+    def timed_view(*a, **kw):
+        t0 = time.thread_time()
+        try:
+            return view(*a, **kw)
+        finally:
+            spent["view"] += time.thread_time() - t0
+
+    with app.app_context():
+        index = get_state().snapshot().index
+    engine = index.nearest
+
+    def timed_engine(*a, **kw):
+        t0 = time.thread_time()
+        try:
+            return engine(*a, **kw)
+        finally:
+            spent["engine"] += time.thread_time() - t0
+
+    app.view_functions["api.nearest"] = timed_view
+    index.nearest = timed_engine
+    try:
+        views, engines = [], []
+        for _ in range(repeats):
+            spent.update(view=0.0, engine=0.0)
+            for e in envs:
+                wsgi(e)
+            views.append(spent["view"] / len(envs) * 1e6)
+            engines.append(spent["engine"] / len(envs) * 1e6)
+    finally:
+        app.view_functions["api.nearest"] = view
+        del index.nearest
+    return statistics.median(views), statistics.median(engines)
+
+
+def _what_if(app, envs, gzip_envs, wsgi, repeats: int) -> list[tuple[str, float, float]]:
+    """µs per WSGI /api/v1/nearest request with one thing changed, against a baseline
+    measured just before it. Nothing here changes the project's code."""
+    import gc
+
+    from flask.sessions import SecureCookieSessionInterface
+
+    from locator.data.views import SitesSnapshot
+    from locator.web.state import get_state
+
+    class NoSession(SecureCookieSessionInterface):
+        def open_session(self, app, request):
+            return self.make_null_session(app)
+
+        def save_session(self, app, session, response):
+            return None
+
+    with app.app_context():
+        synthetic = get_state().snapshot().synthetic
+    before = {k: list(v) for k, v in app.before_request_funcs.items()}
+    after = {k: list(v) for k, v in app.after_request_funcs.items()}
+    interface = app.session_interface
+    prop = SitesSnapshot.__dict__["synthetic"]
+
+    def hook_name(f):
+        return f"{f.__module__}.{f.__qualname__}"
+
+    def no_hooks(funcs, word):
+        for v in funcs.values():
+            v[:] = [f for f in v if word not in hook_name(f)]
+
+    def set_synthetic():
+        SitesSnapshot.synthetic = property(lambda self: synthetic)
+
+    def set_session():
+        app.session_interface = NoSession()
+
+    changes = [
+        ("SitesSnapshot.synthetic computed once (not a pandas .any() per request)",
+         set_synthetic),
+        ("no cookie session opened/saved (NullSession for the API)", set_session),
+        ("without the flask_wtf CSRFProtect before_request hook",
+         lambda: no_hooks(app.before_request_funcs, "csrf")),
+        ("without the flask_compress after_request hook (no Accept-Encoding sent)",
+         lambda: no_hooks(app.after_request_funcs, "ompress")),
+        ("gc disabled (upper bound of what garbage collection costs)", gc.disable),
+        ("all of the above", lambda: (set_synthetic(), set_session(),
+                                      no_hooks(app.before_request_funcs, "csrf"),
+                                      no_hooks(app.after_request_funcs, "ompress"),
+                                      gc.disable())),
+    ]
+
+    def restore():
+        SitesSnapshot.synthetic = prop
+        app.session_interface = interface
+        for k, v in before.items():
+            app.before_request_funcs[k][:] = v
+        for k, v in after.items():
+            app.after_request_funcs[k][:] = v
+        gc.enable()
+
+    rows = []
+    try:
+        for name, apply in changes:
+            base = per_call_us(wsgi, envs, repeats)[0]
+            apply()
+            try:
+                rows.append((name, base, per_call_us(wsgi, envs, repeats)[0]))
+            finally:
+                restore()
+        base = per_call_us(wsgi, envs, repeats)[0]
+        rows.append(("a browser's Accept-Encoding: gzip, deflate, br (flask_compress compresses "
+                     "each response)", base, per_call_us(wsgi, gzip_envs, repeats)[0]))
+    finally:
+        restore()
+    return rows
 
 
 def _category(filename: str, func: str) -> str:
@@ -275,9 +417,42 @@ def _category(filename: str, func: str) -> str:
     return "other Python (stdlib)"
 
 
+NAMED = [  # (label, file suffix, function): cumulative time per request under cProfile
+    ("Flask wsgi_app (the whole request)", "flask/app.py", "wsgi_app"),
+    ("  request context push", "flask/ctx.py", "push"),
+    ("    URL matching", "flask/ctx.py", "match_request"),
+    ("    session open (SecureCookieSessionInterface)", "flask/sessions.py", "open_session"),
+    ("  before_request: flask_wtf CSRFProtect", "flask_wtf/csrf.py", "csrf_protect"),
+    ("  the view locator.web.api.nearest", "locator/web/api.py", "nearest"),
+    ("    engine SiteIndex.nearest", "locator/geo/index.py", "nearest"),
+    ("    SitesSnapshot.synthetic", "locator/data/views.py", "synthetic"),
+    ("    params.reject_unknown", "locator/web/params.py", "reject_unknown"),
+    ("    params.number", "locator/web/params.py", "number"),
+    ("    werkzeug MultiDict.get (raises+catches KeyError when absent)",
+     "werkzeug/datastructures/structures.py", "get"),
+    ("    openapi.dumps", "locator/web/openapi.py", "dumps"),
+    ("  after_request: flask_compress", "flask_compress/flask_compress.py", "after_request"),
+    ("  session save", "flask/sessions.py", "save_session"),
+    ("  request context pop (teardown)", "flask/ctx.py", "pop"),
+]
+
+
 def _report_profile(prof: cProfile.Profile, calls: int) -> None:
     st = pstats.Stats(prof)
     total = st.total_tt
+    whole = None
+    print(f"\ncProfile, cumulative µs per request ({calls} requests; the profiler roughly "
+          "doubles Python-heavy code, compare shares, not µs)")
+    print("\n| function | calls/request | µs/request | share of wsgi_app |\n|---|---:|---:|---:|")
+    for label, suffix, func in NAMED:
+        hits = [(v[1], v[3]) for (f, _, fn), v in st.stats.items()
+                if fn == func and f.replace("\\", "/").endswith(suffix)]
+        if not hits:
+            continue
+        ncalls = sum(h[0] for h in hits)
+        cum = (max if func in ("push", "pop") else sum)(h[1] for h in hits)
+        whole = whole or cum
+        print(f"| {label} | {ncalls / calls:.0f} | {cum / calls * 1e6:.0f} | {cum / whole:.0%} |")
     by_cat: Counter[str] = Counter()
     for (filename, _, func), (_, _, tt, _, _) in st.stats.items():
         by_cat[_category(filename, func)] += tt
@@ -313,7 +488,7 @@ LIVE_MARKERS = [  # (label, substring of a collapsed frame "func (file:line)")
 ]
 
 
-def live(py_spy: str, seconds: int, connections: int, ref: str | None) -> None:
+def live(py_spy: str, seconds: int, connections: int, ref: str | None, nice: int) -> None:
     import bench_http as bh
 
     wrk = shutil.which("wrk")
@@ -333,16 +508,16 @@ def live(py_spy: str, seconds: int, connections: int, ref: str | None) -> None:
         server = subprocess.Popen(
             [str(bh.BIN / "gunicorn"), "-w", str(bh.WORKERS), "--bind", f"127.0.0.1:{port}",
              "locator:create_app()"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            **bh._session(nice))
         bh._wait_ready(base, server, log)
-        bh._wrk(wrk, base, "nearest", 2, connections, seed=7)  # warm both workers
+        bh._wrk(wrk, base, "nearest", 2, connections, seed=7, nice=nice)  # warm up
         out = tmp / "stacks.txt"
         spy = subprocess.Popen([py_spy, "record", "--pid", str(server.pid), "--subprocesses",
                                 "--nonblocking", "--rate", "250", "--format", "raw",
                                 "--duration", str(seconds + 1), "--output", str(out)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
-        m = bh._wrk(wrk, base, "nearest", seconds, connections, seed=8)
+        m = bh._wrk(wrk, base, "nearest", seconds, connections, seed=8, nice=nice)
         _, err = spy.communicate(timeout=seconds + 60)
         if spy.returncode != 0 or not out.exists():
             raise SystemExit(f"py-spy failed: {err}")
@@ -378,6 +553,25 @@ def _report_stacks(text: str) -> None:
         print(f"| {label} | {incl[label] / worker:.1%} |")
     print(f"| gunicorn outside handle (accept/select loop, busy part) "
           f"| {1 - incl['gunicorn handle (incl. all above)'] / worker:.1%} |")
+    # what gunicorn's handle_request does besides calling Flask, and the hottest leaves
+    below: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit() or "run (gunicorn/workers/sync.py" not in stack:
+            continue
+        frames = stack.split(";")
+        leaves[frames[-1]] += int(count)
+        for i, f in enumerate(frames[:-1]):
+            if "handle_request (gunicorn/workers/sync.py" in f:
+                below[frames[i + 1].rsplit(":", 1)[0]] += int(count)
+                break
+    print("\n| called by gunicorn's handle_request (inclusive) | share |\n|---|---:|")
+    for f, c in below.most_common(10):
+        print(f"| `{f})` | {c / worker:.1%} |")
+    print("\n| hottest leaf frames | share |\n|---|---:|")
+    for f, c in leaves.most_common(12):
+        print(f"| `{f}` | {c / worker:.1%} |")
 
 
 def main() -> int:
@@ -389,9 +583,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--ref", default=None, help="profile this git commit, not the working tree")
+    ap.add_argument("--nice", type=int, default=0, help="--live: as in bench_http.py")
     args = ap.parse_args()
     if args.live:
-        live(args.py_spy, args.seconds, args.connections, args.ref)
+        live(args.py_spy, args.seconds, args.connections, args.ref, args.nice)
     else:
         in_process(args.n, args.repeats, args.ref)
     return 0

@@ -18,7 +18,10 @@ server (HTTP/1.1 keep-alive):
   station. Folium's CDN assets are replaced by our Leaflet files; jQuery, Bootstrap, Font
   Awesome and awesome-markers are dropped (which makes this baseline *faster* than real
   Folium defaults). Folium's popups call jQuery's ``$(html)[0]``; a 3-line ``$`` shim
-  that parses the HTML with a ``<template>`` stands in for it.
+  that parses the HTML with a ``<template>`` stands in for it;
+- ``/bench/ours_preload`` (what-if, only measured with ``bench_page.py --what-if``): our
+  ``/`` as the app renders it, plus one ``<link rel="preload" as="fetch">`` for the
+  sites payload.
 
 The two baseline pages are kept in memory, raw and gzip-6, and gzip'd when accepted.
 Every page sets ``window.locatorSitesDrawn`` once all stations are on the map.
@@ -39,7 +42,8 @@ from pathlib import Path
 
 TILE_HOST = "tiles.bench.invalid"
 TILE_URL = f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"
-PAGES = {"handwritten": "/bench/handwritten", "folium_markers": "/bench/folium_markers"}
+PAGES = {"handwritten": "/bench/handwritten", "folium_markers": "/bench/folium_markers",
+         "ours_preload": "/bench/ours_preload"}
 GZIP_LEVEL = 6  # what flask-compress and a default nginx use
 
 # Same view as locator.maps.build_shell: Hebei's bounds, zoom 5-18.
@@ -140,16 +144,54 @@ def build_folium_markers(sites, *, leaflet_js: str, leaflet_css: str,
     return (page[:cut] + f"\nwindow.locatorSitesDrawn = {len(sites)};\n" + page[cut:])
 
 
-class Dispatcher:
-    """WSGI: the baseline pages from memory, everything else to our app."""
+def preload_sites(page: str, sites_url: str) -> str:
+    """What-if for ``ours``: the same page with one ``<link rel=preload>`` for the sites
+    payload, placed where ``templates/index.html``'s head block starts (right after
+    ``app.css``), so the download starts with Leaflet's instead of after app.js ran."""
+    link = (f'<link rel="preload" href="{html.escape(sites_url)}" as="fetch" '
+            'crossorigin="anonymous">')
+    found = re.search(r'<link rel="stylesheet" href="[^"]*app\.css[^"]*">', page)
+    at = found.end() if found else page.index("<head>") + len("<head>")
+    return page[:at] + "\n  " + link + page[at:]
 
-    def __init__(self, app, pages: dict[str, bytes]):
+
+class Dispatcher:
+    """WSGI: the baseline pages from memory, everything else to our app.
+
+    ``derived`` pages are made per request from one of our app's pages (fetched
+    uncompressed through the app itself) by a function of its text; served gzip'd too.
+    """
+
+    def __init__(self, app, pages: dict[str, bytes], derived: dict | None = None):
         self.app = app
         self.pages = {path: (raw, gzip.compress(raw, GZIP_LEVEL, mtime=0))
                       for path, raw in pages.items()}
+        self.derived = derived or {}
+
+    def _derive(self, environ) -> tuple[bytes, bytes] | None:
+        source, change = self.derived[environ["PATH_INFO"]]
+        inner = {**environ, "PATH_INFO": source, "QUERY_STRING": "",
+                 "HTTP_ACCEPT_ENCODING": "identity"}
+        got = {}
+
+        def start(status, headers, exc_info=None):
+            got["status"] = status
+            return lambda data: None
+
+        body = b"".join(self.app(inner, start))
+        if not got.get("status", "").startswith("200"):
+            return None
+        raw = change(body.decode()).encode()
+        return raw, gzip.compress(raw, GZIP_LEVEL, mtime=0)
 
     def __call__(self, environ, start_response):
-        page = self.pages.get(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        page = self.pages.get(path)
+        if page is None and path in self.derived:
+            page = self._derive(environ)
+            if page is None:
+                start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+                return [b"source page failed"]
         if page is None:
             return self.app(environ, start_response)
         raw, gz = page
@@ -223,7 +265,8 @@ def build(instance: Path, cache_dir: Path | None = None) -> tuple[Dispatcher, di
                                                 attribution=attribution).encode(),
         PAGES["folium_markers"]: folium_page.encode(),
     }
-    dispatcher = Dispatcher(app, pages)
+    dispatcher = Dispatcher(app, pages, derived={
+        PAGES["ours_preload"]: ("/", lambda page: preload_sites(page, sites_url))})
     info = {
         "sites": int(len(sites)),
         "sites_url": sites_url,

@@ -28,7 +28,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(resolved)
-    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
     app.config["SECRET_KEY"] = resolved["SECRET_KEY"] or _instance_secret(app.instance_path)
     app.config["DATABASE_URL"] = resolved["DATABASE_URL"] or (
         "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
@@ -36,19 +35,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
     app.json.ensure_ascii = False
 
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
-    app.config.setdefault("COMPRESS_STREAMS", False)
-    app.config.setdefault("COMPRESS_MIMETYPES", [
-        "text/html", "text/css", "application/javascript", "text/javascript",
-        "application/json", "application/geo+json"])
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        COMPRESS_STREAMS=False,  # static files are gzipped once by locator.web.assets
+        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
+                            "application/json", "application/geo+json"],
+    )
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
 
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFProtect
 
     from locator import cli
-    from locator.web import api, assets, errors, i18n, pages, state
+    from locator.web import api, assets, errors, i18n, pages, staff, state
 
     state.init_app(app)
     errors.init_app(app)
@@ -58,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    staff.init_app(app)
     cli.init_app(app)
     return app
 

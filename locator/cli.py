@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from locator.errors import LocatorError
 from locator.web.state import get_state
 
 
@@ -64,6 +65,71 @@ def demo_generate(output: Path | None):
     click.echo(f"wrote {output}: {summary}")
 
 
+@click.group("users")
+def users_group():
+    """Staff accounts (there is no open sign-up)."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "district"]), required=True)
+@click.option("--district", "district_code", default=None,
+              help="District code for a district account, e.g. 130100.")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def users_create(username: str, role: str, district_code: str | None, password: str):
+    """Create a staff account."""
+    from locator.data.accounts import create_user
+
+    state = get_state()
+    try:
+        create_user(state.store, username, password, role, district_code,
+                    state.district_codes())
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    where = f" {district_code}" if district_code else ""
+    click.echo(f"已创建账号 created {username} ({role}{where})")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list():
+    """List the staff accounts."""
+    from locator.data.accounts import list_users
+
+    for u in list_users(get_state().store):
+        click.echo(f"{u.username}\t{u.role}\t{u.district_code or '-'}\t"
+                   f"{'active' if u.active else 'disabled'}")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def users_disable(username: str):
+    """Disable an account and end its sessions at once."""
+    from locator.data.accounts import set_active
+
+    try:
+        set_active(get_state().store, username, False)
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    click.echo(f"已停用 disabled {username}")
+
+
+@users_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def users_enable(username: str):
+    """Enable a disabled account."""
+    from locator.data.accounts import set_active
+
+    try:
+        set_active(get_state().store, username, True)
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    click.echo(f"已启用 enabled {username}")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -71,7 +137,7 @@ def _safe_url(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, geodata_group, demo_group):
+    for command in (init_command, geodata_group, demo_group, users_group):
         app.cli.add_command(command)
 
 

@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`instance/secret_key`.",
     ),
     Setting(
+        "SECURE_COOKIES", False,
+        "Set to `1` when the app is served over https (production): staff session cookies "
+        "then travel only over https. Cookies are always HttpOnly and SameSite=Lax.",
+        _bool,
+    ),
+    Setting(
         "INSTANCE_PATH", "",
         "Folder for everything mutable (database, secret key). Empty: Flask's instance "
         "folder, `instance/` in the repository.",

@@ -56,5 +56,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language():
+        from locator.geo.hours import TZ
+
         return {"lang": select_locale(), "service_label": service_label,
-                "service_icon": service_icon}
+                "service_icon": service_icon, "tz": TZ}

@@ -48,11 +48,9 @@ def test_unknown_station_page_is_404(client):
 
 
 @pytest.fixture()
-def report_app(empty_app):
-    empty_app.config["LOAD_DEMO"] = True
-    assert empty_app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+def report_app(fresh_demo_app):
     pages.report_limiter.reset()
-    yield empty_app
+    yield fresh_demo_app
     pages.report_limiter.reset()
 
 
