@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         COMPRESS_STREAMS=False,  # static files are gzipped once by locator.web.assets
+        COMPRESS_ALGORITHM=["gzip"],  # fast and understood by every phone browser
+        COMPRESS_LEVEL=5,
         COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
                             "application/json", "application/geo+json"],
     )
@@ -54,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator import cli
     from locator.web import api, assets, errors, i18n, pages, staff, state
 
+    app.session_interface = state.ApiAwareSessionInterface()
     state.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

@@ -37,7 +37,7 @@ class SitesSnapshot:
     version: int
     sites: pd.DataFrame
 
-    @property
+    @cached_property
     def synthetic(self) -> bool:
         return bool(self.sites["synthetic"].any()) if len(self.sites) else False
 

@@ -55,8 +55,8 @@ def healthz():
 @bp.get("/api/v1/nearest")
 def nearest():
     """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document."""
-    a = request.args
-    p.reject_unknown(a, NEAREST_PARAMS)
+    p.reject_unknown(request.args, NEAREST_PARAMS)
+    a = request.args.to_dict()  # one plain dict: absent parameters cost no exception
     lat = p.number(a, "lat", low=-90, high=90, required=True)
     lon = p.number(a, "lon", low=-180, high=180, required=True)
     k = p.integer(a, "k", low=1, high=MAX_K, default=5)
@@ -92,8 +92,8 @@ def nearest():
 @bp.get("/api/v1/stations")
 def stations():
     """Sites that are not removed, filtered by bbox, district and kind, one page at a time."""
-    a = request.args
-    p.reject_unknown(a, STATIONS_PARAMS)
+    p.reject_unknown(request.args, STATIONS_PARAMS)
+    a = request.args.to_dict()
     box = p.bbox(a)
     district = p.choice(a, "district", get_state().district_codes())
     kind = p.choice(a, "kind", KINDS)
@@ -106,7 +106,7 @@ def stations():
     features = ",".join(heads[i] + "}}" for i in page)
     links = ""
     if offset + limit < len(positions):
-        nxt = url_for("api.stations", **{**a.to_dict(), "offset": offset + limit},
+        nxt = url_for("api.stations", **{**a, "offset": offset + limit},
                       _external=False)
         links = openapi.dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
     body = (f'{{"type":"FeatureCollection","numberMatched":{len(positions)},'

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, current_app
+from flask.sessions import SecureCookieSessionInterface
 
 from locator.data.store import Store
 from locator.data.views import SitesSnapshot, load_snapshot
@@ -70,6 +71,16 @@ class State:
 
     def district_codes(self) -> tuple[str, ...]:
         return tuple(self.regions().district_names())
+
+
+class ApiAwareSessionInterface(SecureCookieSessionInterface):
+    """No cookie session for the public API and the health check: they never use one,
+    and opening it is a measurable share of a nearest request."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(("/api/", "/healthz", "/data/")):
+            return self.null_session_class()
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
