@@ -382,3 +382,16 @@ def test_planar_order_is_not_trusted():
                                            [east[1], west[1]])
     assert pos[0] == 1
     assert dist[0] == pytest.approx(GEOD.inv(115.0, 38.0, *west)[2], abs=1e-6)
+
+
+def test_grid_cells_are_kept_on_disk(square, tmp_path):
+    fresh = coverage._grid_cells(square, 8, tmp_path)
+    files = list(tmp_path.glob("h3grid-*.npz"))
+    assert len(files) == 1
+    again = coverage._grid_cells(square, 8, tmp_path)
+    for k in ("cell", "county", "lon", "lat"):
+        np.testing.assert_array_equal(fresh[k], again[k])
+    files[0].write_bytes(b"not a zip")  # damaged: rebuilt, not trusted
+    np.testing.assert_array_equal(coverage._grid_cells(square, 8, tmp_path)["cell"],
+                                  fresh["cell"])
+    assert coverage._grid_cells(square, 7, tmp_path)["cell"].size < fresh["cell"].size
