@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from locator.errors import LocatorError
+from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web.state import get_state
 
 
@@ -64,6 +67,58 @@ def demo_generate(output: Path | None):
     click.echo(f"wrote {output}: {summary}")
 
 
+@click.group("export")
+def export_group():
+    """Files for managers: coverage maps and figures, station lists."""
+
+
+def _progress(length: int, label: str):
+    return click.progressbar(length=length, label=label, file=sys.stderr,
+                             show_eta=False)
+
+
+@export_group.command("coverage")
+@click.option("--district", default=None, metavar="CODE",
+              help="Union district code (e.g. 130100) or name (石家庄市); default: the province.")
+@click.option("--radius-m", type=click.IntRange(100, 5000), default=1000, show_default=True,
+              help="Service radius in geodesic metres (1000 = the ACFTU target).")
+@click.option("--format", "fmt", type=click.Choice(COVERAGE_FORMATS), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path):
+    """Coverage of the province or a district: map, report or figures."""
+    from locator import exports
+
+    engine = get_state().coverage()
+    names = {name: code for code, name in engine.regions.district_names().items()}
+    district = names.get(district, district)
+    try:
+        with _progress(exports.coverage_steps(fmt), f"导出 {fmt}") as bar:
+            layers = exports.export_coverage(engine, output, fmt, radius_m=radius_m,
+                                             district=district,
+                                             progress=lambda _label: bar.update(1))
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    r = layers.report
+    click.echo(f"wrote {output}: {r['name']} R={radius_m} m, stations {r['stations']}, "
+               f"share_area {r['share_area']}, share_demand {r['share_demand']} (demand: "
+               "coarse census proxy)")
+
+
+@export_group.command("stations")
+@click.option("--format", "fmt", type=click.Choice(STATION_FORMATS), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_stations_command(fmt: str, output: Path):
+    """Every site that is not removed, as CSV, XLSX, GeoJSON, GeoPackage or KML."""
+    from locator import exports
+
+    sites = get_state().snapshot().sites
+    with _progress(2, f"导出 {fmt}") as bar:
+        n = exports.export_stations(sites, output, fmt, progress=lambda _label: bar.update(1))
+    click.echo(f"wrote {output}: {n} sites")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -71,7 +126,7 @@ def _safe_url(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, geodata_group, demo_group):
+    for command in (init_command, geodata_group, demo_group, export_group):
         app.cli.add_command(command)
 
 

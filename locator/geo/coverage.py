@@ -654,11 +654,21 @@ class CoverageEngine:
         return self._cached(("covered", radius_m), lambda: _covered(
             g.lon, g.lat, g.tree, self.lon, self.lat, radius_m))
 
-    def distance_m(self) -> np.ndarray:
-        """Per grid cell: geodesic metres to the nearest active station (inf if none)."""
+    def distance_m(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """Per grid cell: geodesic metres to the nearest active station (inf if none).
+
+        Parameters
+        ----------
+        positions : numpy.ndarray of int, optional
+            Only these cells (e.g. ``grid.select(district)``); computed directly unless
+            the whole grid's distances are cached already. All cells (cached) when None.
+        """
         g = self.grid
-        return self._cached("distance", lambda: nearest_station_m(
+        if positions is not None and "distance" not in self._cache:
+            return nearest_station_m(g.lon[positions], g.lat[positions], self.lon, self.lat)[0]
+        everything = self._cached("distance", lambda: nearest_station_m(
             g.lon, g.lat, self.lon, self.lat)[0])
+        return everything if positions is None else everything[positions]
 
     def figures(self, radius_m: int = DEFAULT_RADIUS_M) -> CoverageFigures:
         """Coverage figures at ``radius_m`` (see :class:`CoverageFigures`)."""
@@ -737,6 +747,8 @@ class CoverageEngine:
                             lambda: self._gaps(radius_m, district, n))
 
     def _gaps(self, radius_m, district, n) -> pd.DataFrame:
+        if n <= 0:
+            return pd.DataFrame([], columns=GAP_COLUMNS)
         g = self.grid
         pos = g.select(district)
         cov = self.covered(radius_m)[pos]
@@ -794,15 +806,14 @@ class CoverageEngine:
                             lambda: self._suggest(radius_m, district, n))
 
     def _suggest(self, radius_m, district, n) -> pd.DataFrame:
+        if n <= 0:
+            return pd.DataFrame([], columns=SUGGESTION_COLUMNS)
         g = self.grid
         pos = g.select(district)
         cov = self.covered(radius_m)[pos]
         weight = np.where(cov, 0.0, g.population[pos])
         candidates = np.flatnonzero(~cov)
-        if district is None or "distance" in self._cache:
-            tiebreak = self.distance_m()[pos]
-        else:
-            tiebreak = nearest_station_m(g.lon[pos], g.lat[pos], self.lon, self.lat)[0]
+        tiebreak = self.distance_m() if district is None else self.distance_m(pos)
         picks, gains, counts = greedy_sites(
             g.x[pos], g.y[pos], g.scale[pos], weight, candidates, radius_m, n,
             tiebreak=tiebreak)
