@@ -843,14 +843,17 @@ def _map_figure(layers: CoverageLayers, *, figsize=(11.69, 8.27)):
     covered = layers.coverage.to_crs(METRIC_CRS)
     covered = covered[~covered.geometry.is_empty]
     counties.plot(ax=ax, facecolor="#f5f5f0", edgecolor="#b0b0b0", linewidth=0.3)
+    sx, sy = _to_metric(layers.stations["lon"].to_numpy(), layers.stations["lat"].to_numpy())
+    many = len(sx) > 2000
+    # Many stations: tiny dots under the service areas, so the areas stay readable.
+    ax.scatter(sx, sy, s=0.3 if many else 4.0, c="#1b3d1e", linewidths=0,
+               zorder=3 if many else 5)
     if len(covered):
-        covered.plot(ax=ax, facecolor="#43a047", edgecolor="none", alpha=0.6)
-    districts.boundary.plot(ax=ax, color="#424242", linewidth=0.8)
+        covered.plot(ax=ax, facecolor="#2e7d32" if many else "#43a047", edgecolor="none",
+                     alpha=0.75 if many else 0.6, zorder=4)
+    districts.boundary.plot(ax=ax, color="#424242", linewidth=0.8, zorder=5)
     minx, miny, maxx, maxy = counties.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.03
-    sx, sy = _to_metric(layers.stations["lon"].to_numpy(), layers.stations["lat"].to_numpy())
-    size = 1.2 if len(sx) > 2000 else 4.0
-    ax.scatter(sx, sy, s=size, c="#1b3d1e", linewidths=0, zorder=5)
     gaps = layers.gaps.to_crs(METRIC_CRS)
     if len(gaps):
         gaps.boundary.plot(ax=ax, color="#ef6c00", linewidth=1.0, zorder=6)
@@ -898,7 +901,7 @@ def _map_figure(layers: CoverageLayers, *, figsize=(11.69, 8.27)):
     ]
     fig.text(0.72, 0.55, "\n".join(lines), fontsize=9, va="top", linespacing=1.7)
     notes = [("人口说明：" + DEMAND_NOTE.split("Demand")[0]), "数据来源：" + layers.sources]
-    fig.text(0.72, 0.30, "\n".join(_wrap(t, 30) for t in notes), fontsize=6.5, va="top",
+    fig.text(0.72, 0.30, "\n".join(_wrap(t, 26) for t in notes), fontsize=6.5, va="top",
              color="#424242", linespacing=1.4)
     fig.text(0.02, 0.04, "坐标：WGS-84；绘图：UTM 50N（EPSG:32650）。", fontsize=7,
              color="#616161")
@@ -915,7 +918,7 @@ def _wrap(text: str, width: int) -> str:
         if len(line) >= width and ch in "，。；、）),; ":
             lines.append(line)
             line = ""
-        elif len(line) >= width + 16:
+        elif len(line) >= width + 6:
             lines.append(line)
             line = ""
     if line:
