@@ -21,6 +21,7 @@ machine is shared; the ratio is taken per round, then medianed.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -126,6 +127,7 @@ def main() -> int:
     ap.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = ap.parse_args()
 
+    load_before = os.getloadavg()[0]
     regions = load_regions()
     with tempfile.TemporaryDirectory() as tmp:
         _, grid_wall, grid_cpu = timed(lambda: coverage._grid_cells(regions, 8, Path(tmp)))
@@ -157,6 +159,9 @@ def main() -> int:
                  f"/ {grid_cpu:.2f} s CPU, read back from its cache file in "
                  f"{cached_wall * 1000:.0f} ms; population, UTM centres and STRtree on top: "
                  f"{warm_wall:.2f} s wall / {warm_cpu:.2f} s CPU.")
+    lines.append(f"Load average (1 min) at start / end: {load_before:.1f} / "
+                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall times stretch "
+                 "with it, CPU times do not.")
     table = "\n".join(lines)
     print(table)
     if args.record:

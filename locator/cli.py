@@ -29,6 +29,10 @@ def init_command():
         click.echo(f"已载入示例数据（虚构）{n} 个站点 loaded {n} synthetic demo sites")
     else:
         click.echo(f"现有站点 {count} 个 existing sites: {count}")
+    # Build the coverage demand grid once and keep it in instance/cache, so that the first
+    # /api/v1/coverage request of every worker reads it back instead of spending ~3 s.
+    cells = len(state.coverage().grid)
+    click.echo(f"覆盖分析网格已就绪 coverage grid ready: {cells} H3 cells")
 
 
 @click.group("geodata")

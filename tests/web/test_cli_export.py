@@ -51,3 +51,10 @@ def test_bad_arguments_fail_cleanly(demo_app, tmp_path, args):
     result = run(demo_app, *args, "--output", str(out))
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_init_leaves_the_demand_grid_in_the_instance_cache(demo_app):
+    from pathlib import Path
+
+    files = list((Path(demo_app.instance_path) / "cache").glob("h3grid-*.npz"))
+    assert len(files) == 1 and files[0].stat().st_size > 1_000_000
