@@ -13,7 +13,9 @@ server (HTTP/1.1 keep-alive):
 - ``/`` and everything else: our app, unchanged (it negotiates its own compression);
 - ``/bench/handwritten``: the floor. Leaflet from our ``/vendor/leaflet`` files, one
   canvas renderer, our ``/data/sites.json`` payload (the exact URL our page fetches)
-  drawn as ``L.circleMarker``; nothing else;
+  drawn as ``L.circleMarker``; nothing else. The map fills the page unless ``?w=&h=``
+  (CSS px) give its size: ``bench_page.py`` passes the size of our page's map, so both
+  draw the same canvas area and load the same tiles;
 - ``/bench/folium_markers``: a plain Folium map with one ``folium.Marker`` plus popup per
   station. Folium's CDN assets are replaced by our Leaflet files; jQuery, Bootstrap, Font
   Awesome and awesome-markers are dropped (which makes this baseline *faster* than real
@@ -49,7 +51,7 @@ GZIP_LEVEL = 6  # what flask-compress and a default nginx use
 # Same view as locator.maps.build_shell: Hebei's bounds, zoom 5-18.
 HEBEI_BOUNDS_LONLAT = ((113.45, 36.05), (119.85, 42.62))
 
-HANDWRITTEN = """<!doctype html>
+HANDWRITTEN = r"""<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
@@ -63,6 +65,10 @@ HANDWRITTEN = """<!doctype html>
 <div id="map"></div>
 <script>
 (function () {{
+  var el = document.getElementById("map"), q = location.search;  // ?w=&h=: CSS px
+  var w = /[?&]w=(\d+)/.exec(q), h = /[?&]h=(\d+)/.exec(q);
+  if (w) {{ el.style.width = w[1] + "px"; }}
+  if (h) {{ el.style.height = h[1] + "px"; }}
   var map = L.map("map", {{ center: [{clat}, {clon}], zoom: 7, minZoom: 5, maxZoom: 18 }});
   map.fitBounds([[{s}, {w}], [{n}, {e}]]);
   L.tileLayer({tile_url}, {{ maxZoom: 18, subdomains: "abc", attribution: {attr} }}).addTo(map);

@@ -3,7 +3,7 @@
 * ``admin`` — everything, every district;
 * ``district`` — one district's stations and reports only.
 
-Passwords are hashed with scrypt (Werkzeug's default KDF). Failed logins are counted per
+Passwords are hashed with scrypt (locator/data/passwords.py). Failed logins are counted per
 account: after :data:`MAX_FAILURES` the account is locked for :data:`LOCK_MINUTES`.
 ``session_version`` is part of every session's identity, so bumping it (logout, disabling,
 a new password) revokes every session of that account on the server, in every worker.
@@ -12,18 +12,26 @@ a new password) revokes every session of that account on the server, in every wo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from locator.data.models import ROLES, User
+from locator.data.passwords import check_password, hash_password
 from locator.data.store import Store
 from locator.errors import BadRequest, LocatorError
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("no such user")
+
+
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 
 
@@ -51,7 +59,7 @@ def create_user(store: Store, username: str, password: str, role: str,
     with store.write() as s:
         if s.scalar(select(User).where(User.username == username)) is not None:
             raise BadRequest(f"用户 {username} 已存在。", code="user_exists")
-        user = User(username=username, password_hash=generate_password_hash(password),
+        user = User(username=username, password_hash=hash_password(password),
                     role=role, district_code=district_code if role == "district" else None,
                     active=True, session_version=1, failed_logins=0, created_at=_now())
         s.add(user)
@@ -64,11 +72,11 @@ def authenticate(store: Store, username: str, password: str) -> User | None:
     with store.write() as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None:
-            check_password_hash(generate_password_hash("x"), password)  # same time either way
+            check_password(_dummy_hash(), password)  # the same work either way
             return None
         if user.locked_until is not None and user.locked_until > now:
             raise LoginLocked(f"登录失败次数过多，请 {LOCK_MINUTES} 分钟后再试。")
-        if not user.active or not check_password_hash(user.password_hash, password):
+        if not user.active or not check_password(user.password_hash, password):
             user.failed_logins += 1
             if user.failed_logins >= MAX_FAILURES:
                 user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request, url_for
 from locator.data.models import KINDS, SERVICES
 from locator.errors import NotFound
 from locator.geo import datum, hours
+from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.index import MAX_K
 from locator.web import openapi
 from locator.web import params as p
@@ -20,6 +21,7 @@ bp = Blueprint("api", __name__)
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
                   "include_closed", "all_day", "nav")
 STATIONS_PARAMS = ("bbox", "district", "kind", "limit", "offset")
+COVERAGE_PARAMS = ("district", "radius_m")
 MAX_LIMIT = 1000
 
 
@@ -148,6 +150,20 @@ def districts():
         })
     body = openapi.dumps({"districts": items, "data_version": snap.version})
     return _json(body, cache="public, max-age=300", etag=f"d{snap.version}")
+
+
+@bp.get("/api/v1/coverage")
+def coverage():
+    """Coverage of the province or one district by active stations at a service radius."""
+    a = request.args
+    p.reject_unknown(a, COVERAGE_PARAMS)
+    district = p.choice(a, "district", get_state().district_codes())
+    radius_m = int(p.choice(a, "radius_m", [str(r) for r in RADII_M],
+                            default=str(DEFAULT_RADIUS_M)))
+    engine = get_state().coverage()
+    body = openapi.dumps(engine.report(radius_m, district))
+    tag = f"c{engine.version}-{district or 'all'}-{radius_m}"
+    return _json(body, cache="public, max-age=60", etag=tag)
 
 
 @bp.get("/api/v1/openapi.json")

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from flask.sessions import SecureCookieSessionInterface
@@ -13,6 +14,9 @@ from flask.sessions import SecureCookieSessionInterface
 from locator.data.store import Store
 from locator.data.views import SitesSnapshot, load_snapshot
 from locator.maps import Basemap, basemap
+
+if TYPE_CHECKING:
+    from locator.geo.coverage import CoverageEngine
 
 # How often a worker asks the store whether the data changed (seconds).
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -24,10 +28,13 @@ class State:
     geodata_dir: Path
     basemap: Basemap
     map_shell: dict | None = None
+    cache_dir: Path | None = None
     _snapshot: SitesSnapshot | None = None
     _places: list | None = None
+    _coverage: CoverageEngine | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _coverage_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def snapshot(self) -> SitesSnapshot:
         """The sites as of the store's current ``data_version``, rebuilt when it changes.
@@ -45,6 +52,21 @@ class State:
                 self._snapshot = load_snapshot(self.store)
             return self._snapshot
 
+    def coverage(self) -> CoverageEngine:
+        """The coverage engine of the current snapshot: one per ``data_version``.
+
+        It computes lazily and caches per radius: the first request after a data change
+        pays about a second for the province (plus about 3 s once per process for the
+        demand grid when no cache file exists yet); later ones are instant.
+        """
+        from locator.geo.coverage import CoverageEngine
+
+        snap = self.snapshot()
+        with self._coverage_lock:
+            if self._coverage is None or self._coverage.version != snap.version:
+                self._coverage = CoverageEngine(snap.sites, self.regions(),
+                                                version=snap.version, cache_dir=self.cache_dir)
+            return self._coverage
 
     def regions(self):
         """The bundled districts and counties (read once per process)."""
@@ -91,6 +113,7 @@ def init_app(app: Flask) -> None:
         basemap=basemap(cfg["BASEMAP"], tianditu_key=cfg["TIANDITU_KEY"],
                         tile_url=cfg["TILE_URL"], tile_datum=cfg["TILE_DATUM"],
                         attribution=cfg["TILE_ATTRIBUTION"]),
+        cache_dir=Path(app.instance_path) / "cache",
     )
 
 

@@ -73,7 +73,7 @@ def test_tapping_the_map_searches_there(page, live_server):
     open_page(page, live_server)
     map_name = page.evaluate(
         "JSON.parse(document.getElementById('locator-config').textContent).map")
-    page.evaluate(f"window['{map_name}'].setView([39.5380, 116.6838], 12, {{animate: false}})")
+    page.evaluate(f"void window['{map_name}'].setView([39.5380, 116.6838], 12, {{animate: false}})")
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("#results .result")
@@ -208,7 +208,7 @@ def test_station_text_never_executes(page, live_server):
         "JSON.parse(document.getElementById('locator-config').textContent).map")
     for f in body["features"][:3]:  # open a map popup for some of them
         lon, lat = f["geometry"]["coordinates"]
-        page.evaluate(f"window['{map_name}'].setView([{lat}, {lon}], 18, {{animate: false}})")
+        page.evaluate(f"void window['{map_name}'].setView([{lat}, {lon}], 18, {{animate: false}})")
         box = page.locator(".folium-map").bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_timeout(200)
@@ -267,3 +267,23 @@ def test_gcj_conversion_in_the_page_matches_python(page, live_server):
         js = page.evaluate(f"window.locatorWgsToGcj({lon}, {lat})")
         py = wgs84_to_gcj02(lon, lat)
         assert js == pytest.approx(list(py), abs=1e-9)
+
+
+def test_tapping_a_site_opens_its_popup(page, live_server):
+    open_page(page, live_server)
+    payload = page.evaluate(
+        "fetch(JSON.parse(document.getElementById('locator-config').textContent).sites)"
+        ".then(r => r.json())")
+    lon, lat, _kind, sid, name, _status = payload["sites"][100]
+    map_name = page.evaluate(
+        "JSON.parse(document.getElementById('locator-config').textContent).map")
+    page.evaluate(f"void window['{map_name}'].setView([{lat}, {lon}], 18, {{animate: false}})")
+    point = page.evaluate(
+        f"(() => {{ const m = window['{map_name}']; const p = m.latLngToContainerPoint("
+        f"[{lat}, {lon}]); const r = m.getContainer().getBoundingClientRect();"
+        f" return [r.left + p.x, r.top + p.y]; }})()")
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert name in popup.inner_text()
+    assert popup.locator("a").get_attribute("href").endswith(f"/stations/{sid}")
