@@ -88,8 +88,12 @@ def _progress(length: int, label: str):
               help="Service radius in geodesic metres (1000 = the ACFTU target).")
 @click.option("--format", "fmt", type=click.Choice(COVERAGE_FORMATS), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV population grid (columns h3 or lon,lat; and weight) "
+                                 "instead of the census proxy.")
 @with_appcontext
-def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path):
+def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path,
+                            population: Path | None):
     """Coverage of the province or a district: map, report or figures."""
     from locator import exports
 
@@ -97,6 +101,10 @@ def export_coverage_command(district: str | None, radius_m: int, fmt: str, outpu
     names = {name: code for code, name in engine.regions.district_names().items()}
     district = names.get(district, district)
     try:
+        if population is not None:
+            engine, dropped = exports.with_population_csv(engine, population)
+            click.echo(f"population grid: {dropped:g} persons outside Hebei not counted",
+                       err=True)
         with _progress(exports.coverage_steps(fmt), f"导出 {fmt}") as bar:
             layers = exports.export_coverage(engine, output, fmt, radius_m=radius_m,
                                              district=district,
