@@ -974,6 +974,10 @@ class CoverageEngine:
         """
         radius_m = check_radius(radius_m)
         self.check_district(district)
+        return self._cached(("report", radius_m, district, gaps),
+                            lambda: self._report(radius_m, district, gaps))
+
+    def _report(self, radius_m: int, district: str | None, gaps: int) -> dict:
         figures = self.figures(radius_m)
         head = _rounded(figures.summary(district))
         body = {"district_code": district, "name": head["name"], "radius_m": radius_m}
