@@ -44,7 +44,6 @@ from locator.errors import LocatorError
 from locator.escape import csv_cell, html_text, script_json, xml_text
 from locator.geo.coverage import (
     DEFAULT_RADIUS_M,
-    DEMAND_NOTE,
     FIGURE_COLUMNS,
     GAP_COLUMNS,
     SUGGESTION_COLUMNS,
@@ -140,7 +139,21 @@ class CoverageLayers:
 
     @property
     def sources(self) -> str:
-        return SOURCES.format(version=self.version)
+        text = SOURCES.format(version=self.version)
+        if self.engine.grid.coarse_proxy:
+            return text
+        return text.split("人口：")[0] + "人口：上传的人口网格。"
+
+    @property
+    def demand_note(self) -> str:
+        """What the population figures are (the census proxy, or an uploaded grid)."""
+        return self.engine.grid.note
+
+    def label(self, text: str) -> str:
+        """A label naming the population as a proxy, unless it is an uploaded grid."""
+        if self.engine.grid.coarse_proxy:
+            return text
+        return text.replace("（粗略代理）", "").replace("（代理）", "")
 
 
 def coverage_steps(fmt: str) -> int:
@@ -384,13 +397,13 @@ def _summary_rows(layers: CoverageLayers) -> list[tuple[str, str, str]]:
         ("district_code", "地区代码", r["district_code"] or "（全省）"),
         ("radius_m", LABELS["radius_m"], str(r["radius_m"])),
     ]
-    rows += [(k, LABELS[k], _fmt(r[k], "pct" if k.startswith("share") else ""))
+    rows += [(k, layers.label(LABELS[k]), _fmt(r[k], "pct" if k.startswith("share") else ""))
              for k in FIGURE_COLUMNS[4:]]
     rows += [
         ("created", "生成时间", layers.created.strftime("%Y-%m-%d %H:%M（北京时间）")),
         ("data_version", "数据版本", str(layers.version)),
         ("sources", "数据来源", layers.sources),
-        ("demand_note", "人口说明", DEMAND_NOTE),
+        ("demand_note", "人口说明", layers.demand_note),
         ("method", "方法", METHOD_NOTE),
     ]
     if layers.synthetic:
@@ -453,11 +466,12 @@ def write_coverage_xlsx(layers: CoverageLayers, path: Path) -> None:
     _xlsx_sheet(wb, "概况", ["项目", "数值"],
                 [[label, value] for _, label, value in _summary_rows(layers)], [16, 100])
     columns = list(FIGURE_COLUMNS)
-    _xlsx_sheet(wb, "区县", [LABELS[c] for c in columns],
+    _xlsx_sheet(wb, "区县", [layers.label(LABELS[c]) for c in columns],
                 _table(layers.counties, columns), [10, 12, 10, 12] + [14] * 8)
     if layers.district is None:
         districts = layers.engine.figures(layers.radius_m).districts
-        _xlsx_sheet(wb, "地区", [LABELS[c] for c in columns], _table(districts, columns),
+        _xlsx_sheet(wb, "地区", [layers.label(LABELS[c]) for c in columns],
+                    _table(districts, columns),
                     [10, 12, 10, 12] + [14] * 8)
     _xlsx_sheet(wb, "缺口", [LABELS[c] for c in GAP_COLUMNS],
                 _table(layers.gaps, GAP_COLUMNS), [6, 18, 12, 12, 10, 12, 10, 12, 14, 12, 16])
@@ -493,7 +507,7 @@ def write_coverage_csv(layers: CoverageLayers, path: Path) -> None:
         frame = layers.engine.figures(layers.radius_m).districts
         districts = [["district", *row] for row in _table(frame, columns)]
     counties = [["county", *row] for row in _table(layers.counties, columns)]
-    note = " ".join(filter(None, [DEMAND_NOTE, layers.sources,
+    note = " ".join(filter(None, [layers.demand_note, layers.sources,
                                   SYNTHETIC_NOTICE if layers.synthetic else ""]))
     rows = [[*row, layers.radius_m, ""] for row in head + districts + counties]
     rows[0][-1] = note
@@ -730,7 +744,7 @@ def write_coverage_html(layers: CoverageLayers, path: Path) -> None:
             for row in layers.counties.to_dict("records")]
     html = env.get_template("export_coverage.html").render(
         title=layers.title, name=r["name"], created=layers.created.strftime("%Y-%m-%d %H:%M"),
-        sources=layers.sources, demand_note=DEMAND_NOTE,
+        sources=layers.sources, demand_note=layers.demand_note,
         notice=SYNTHETIC_NOTICE if layers.synthetic else None, summary=summary,
         county_rows=rows, leaflet_js=js, leaflet_css=css, radius_m=layers.radius_m,
         data_json=script_json(_map_data(layers)))
@@ -896,11 +910,12 @@ def _map_figure(layers: CoverageLayers, *, figsize=(11.69, 8.27)):
         f"在用驿站 {_fmt(r['stations'])} 个（每万人 {_fmt(r['stations_per_10k'])} 个）",
         f"面积 {_fmt(r['area_km2'])} km²",
         f"覆盖面积 {_fmt(r['covered_km2'])} km²（{_fmt(r['share_area'], 'pct')}）",
-        f"人口（粗略代理）{_fmt(r['population'], 'int')} 人",
+        layers.label(f"人口（粗略代理）{_fmt(r['population'], 'int')} 人"),
         f"覆盖人口 {_fmt(r['population_covered'], 'int')} 人（{_fmt(r['share_demand'], 'pct')}）",
     ]
     fig.text(0.72, 0.55, "\n".join(lines), fontsize=9, va="top", linespacing=1.7)
-    notes = [("人口说明：" + DEMAND_NOTE.split("Demand")[0]), "数据来源：" + layers.sources]
+    notes = [("人口说明：" + layers.demand_note.split("Demand")[0]),
+             "数据来源：" + layers.sources]
     fig.text(0.72, 0.30, "\n".join(_wrap(t, 26) for t in notes), fontsize=6.5, va="top",
              color="#424242", linespacing=1.4)
     fig.text(0.02, 0.04, "坐标：WGS-84；绘图：UTM 50N（EPSG:32650）。", fontsize=7,
@@ -1054,6 +1069,25 @@ def write_coverage_pdf(layers: CoverageLayers, path: Path,
             t.set_fontsize(7.5)
         pdf.savefig(fig)
         step("写入 write")
+
+
+def with_population_csv(engine: CoverageEngine, path: str | Path,
+                        ) -> tuple[CoverageEngine, float]:
+    """An engine over the same sites whose demand is a population grid read from a CSV
+    (columns ``h3`` or ``lon``/``lat``, and ``weight``; see
+    :func:`locator.geo.coverage.with_population_table`). Returns it and the weight that
+    fell outside the grid."""
+    from locator.geo.coverage import with_population_table
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error) as e:
+        raise ExportError(f"无法读取人口网格文件（{e.__class__.__name__}）。",
+                          code="bad_population_grid", status=400) from e
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    grid, dropped = with_population_table(engine.grid, table)
+    return CoverageEngine(engine.sites, engine.regions, version=engine.version,
+                          demand=grid), dropped
 
 
 # --------------------------------------------------------------------------------------

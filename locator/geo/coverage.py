@@ -53,6 +53,7 @@ Every distance is in metres named ``*_m``; nothing is measured in degrees.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import math
@@ -81,7 +82,7 @@ __all__ = [
     "MAX_RADIUS_M", "MIN_RADIUS_M", "PROVINCE_NAME", "RADII_M", "CoverageEngine",
     "CoverageFigures", "DemandGrid", "census_population", "check_radius", "covered_mask",
     "demand_grid", "greedy_sites", "nearest_station_m", "scale_factor", "service_areas",
-    "service_stations",
+    "service_stations", "with_population_table",
 ]
 
 #: Radii offered to managers (metres); 1,000 m is the ACFTU target.
@@ -358,6 +359,8 @@ class DemandGrid:
     district_code: np.ndarray
     population: np.ndarray
     note: str = DEMAND_NOTE
+    source: str = "census-2020-uniform-per-district"
+    coarse_proxy: bool = True
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -398,26 +401,36 @@ def _cells_of(geometry, resolution: int) -> np.ndarray:
     return np.asarray(h3n.geo_to_cells(geometry.__geo_interface__, resolution), dtype=np.uint64)
 
 
+def _cache_path(regions, resolution: int, cache_dir: Path) -> Path:
+    """The cache file of a grid: named by a hash of the county geometries, the resolution
+    and the h3 version."""
+    digest = hashlib.sha256(f"{resolution}|{h3.__version__}|".encode())
+    for code, geom in zip(regions.counties["code"], regions.counties.geometry, strict=True):
+        digest.update(str(code).encode() + shapely.to_wkb(geom))
+    return Path(cache_dir) / f"h3grid-{digest.hexdigest()[:20]}.npz"
+
+
+def _save_cells(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+
+
 def _grid_cells(regions, resolution: int, cache_dir: Path | None) -> dict[str, np.ndarray]:
     """H3 cells of every county with their centres: the slow, population-free part.
 
-    Kept in ``cache_dir`` (an ``.npz`` named by a hash of the county geometries, the
-    resolution and the h3 version) when one is given: building it for Hebei at resolution
-    8 costs about 3 s of CPU, reading it back a few milliseconds.
+    Kept in ``cache_dir`` (see :func:`_cache_path`) when one is given: building it for
+    Hebei at resolution 8 costs about 3 s of CPU, reading it back a few milliseconds.
     """
     counties = regions.counties
-    path = None
-    if cache_dir is not None:
-        digest = hashlib.sha256(f"{resolution}|{h3.__version__}|".encode())
-        for code, geom in zip(counties["code"], counties.geometry, strict=True):
-            digest.update(str(code).encode() + shapely.to_wkb(geom))
-        path = Path(cache_dir) / f"h3grid-{digest.hexdigest()[:20]}.npz"
-        if path.is_file():
-            try:
-                with np.load(path) as saved:
-                    return {k: saved[k] for k in ("cell", "county", "lon", "lat")}
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-                pass  # a damaged cache file is rebuilt below
+    path = None if cache_dir is None else _cache_path(regions, resolution, cache_dir)
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as saved:
+                return {k: saved[k] for k in ("cell", "county", "lon", "lat")}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # a damaged cache file is rebuilt below
     per_county = [_cells_of(g, resolution) for g in counties.geometry]
     cell = np.concatenate(per_county) if per_county else np.empty(0, np.uint64)
     county = np.repeat(np.arange(len(counties)), [len(c) for c in per_county])
@@ -429,10 +442,7 @@ def _grid_cells(regions, resolution: int, cache_dir: Path | None) -> dict[str, n
     arrays = {"cell": cell, "county": county.astype(np.int32), "lon": latlng[:, 1],
               "lat": latlng[:, 0]}
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+        _save_cells(path, arrays)
     return arrays
 
 
@@ -489,7 +499,103 @@ def demand_grid(regions, population: Mapping[str, float] | None = None,
         if key not in grids:
             grids[key] = _build_grid(regions, population, resolution,
                                      None if cache_dir is None else Path(cache_dir))
+        elif cache_dir is not None:  # built in memory for another folder: leave a copy here
+            path = _cache_path(regions, resolution, Path(cache_dir))
+            if not path.is_file():
+                g = grids[key]
+                _save_cells(path, {"cell": g.cell, "county": g.county.astype(np.int32),
+                                   "lon": g.lon, "lat": g.lat})
         return grids[key]
+
+
+UPLOADED_NOTE = (
+    "需求为上传的人口网格（每个 H3 网格的人数由上传数据汇总）。"
+    "Demand is an uploaded population grid, summed onto H3 cells."
+)
+
+
+def with_population_table(grid: DemandGrid, table: pd.DataFrame, *,
+                          note: str = UPLOADED_NOTE) -> tuple[DemandGrid, float]:
+    """The same cells carrying a population from a table instead of the census proxy.
+
+    Parameters
+    ----------
+    grid : DemandGrid
+        The grid whose cells receive the population.
+    table : pandas.DataFrame
+        Column ``weight`` (persons, finite and >= 0) and either ``h3`` (H3 cell indexes as
+        hex strings, any resolution) or ``lon`` and ``lat`` (WGS-84 degrees). A point
+        counts in the grid cell holding it; a finer cell in its parent at the grid's
+        resolution; a coarser cell is spread evenly over its children in the grid.
+
+    Returns
+    -------
+    grid : DemandGrid
+        A copy of ``grid`` with the new ``population`` (``coarse_proxy`` false).
+    dropped : float
+        Weight that fell outside the grid (outside Hebei): not counted.
+
+    Raises
+    ------
+    locator.errors.BadRequest
+        When a column is missing or a value is not a valid cell, point or weight.
+    """
+    weight = pd.to_numeric(table.get("weight"), errors="coerce") if "weight" in table else None
+    if weight is None or not np.isfinite(weight.to_numpy(dtype=np.float64)).all() or (
+            weight < 0).any():
+        raise BadRequest("人口网格需要 weight 列（非负数）。", code="bad_population_grid")
+    weight = weight.to_numpy(dtype=np.float64)
+    res = grid.resolution
+    order = np.argsort(grid.cell)
+    sorted_cells = grid.cell[order]
+    population = np.zeros(len(grid))
+    dropped = 0.0
+
+    def add(cells: np.ndarray, w: np.ndarray) -> float:
+        i = np.clip(np.searchsorted(sorted_cells, cells), 0, max(len(sorted_cells) - 1, 0))
+        hit = (sorted_cells[i] == cells) if len(sorted_cells) else np.zeros(len(cells), bool)
+        np.add.at(population, order[i[hit]], w[hit])
+        return float(w[~hit].sum())
+
+    if "h3" in table:
+        try:
+            ids = np.array([h3.str_to_int(str(c).strip()) for c in table["h3"]],
+                           dtype=np.uint64)
+            valid = all(h3n.is_valid_cell(c) for c in ids)
+        except (ValueError, TypeError, h3.H3BaseException):
+            valid = False
+        if not valid:
+            raise BadRequest("h3 列中有无效的 H3 网格编号。", code="bad_population_grid")
+        for r in np.unique([h3n.get_resolution(c) for c in ids]):
+            mine = np.array([h3n.get_resolution(c) == r for c in ids])
+            if r >= res:
+                parents = np.array([h3n.cell_to_parent(c, res) for c in ids[mine]],
+                                   dtype=np.uint64)
+                dropped += add(parents, weight[mine])
+            else:
+                for c, w in zip(ids[mine], weight[mine], strict=True):
+                    children = np.asarray(h3n.cell_to_children(c, res), dtype=np.uint64)
+                    i = np.searchsorted(sorted_cells, children)
+                    inside = children[(i < len(sorted_cells)) & (sorted_cells[np.minimum(
+                        i, len(sorted_cells) - 1)] == children)]
+                    if len(inside) == 0:
+                        dropped += float(w)
+                    else:
+                        add(inside, np.full(len(inside), w / len(inside)))
+    elif "lon" in table and "lat" in table:
+        lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=np.float64)
+        lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=np.float64)
+        if not (np.isfinite(lon).all() and np.isfinite(lat).all()) or (
+                np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
+            raise BadRequest("lon/lat 列中有无效坐标。", code="bad_population_grid")
+        cells = np.array([h3n.latlng_to_cell(y, x, res) for x, y in zip(lon, lat,
+                                                                          strict=True)],
+                         dtype=np.uint64)
+        dropped += add(cells, weight)
+    else:
+        raise BadRequest("人口网格需要 h3 列，或 lon 和 lat 列。", code="bad_population_grid")
+    return dataclasses.replace(grid, population=population, note=note,
+                               source="uploaded-grid", coarse_proxy=False), dropped
 
 
 # --------------------------------------------------------------------------------------
@@ -599,12 +705,15 @@ class CoverageEngine:
         The ``data_version`` the sites come from (reported, not used).
     cache_dir : str or pathlib.Path, optional
         Where the demand grid's cells are kept between processes (:func:`demand_grid`).
+    demand : DemandGrid, optional
+        A ready demand grid over ``regions`` (e.g. :func:`with_population_table`); then
+        ``population`` and ``resolution`` are not used.
     """
 
     def __init__(self, sites: pd.DataFrame, regions, *,
                  population: Mapping[str, float] | None = None,
                  resolution: int = H3_RESOLUTION, version: int = 0,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, demand: DemandGrid | None = None):
         self.sites = sites
         self.stations = service_stations(sites)
         self.regions = regions
@@ -617,7 +726,9 @@ class CoverageEngine:
         self.lon = self.stations["lon"].to_numpy(dtype=np.float64)
         self.lat = self.stations["lat"].to_numpy(dtype=np.float64)
         self._lock = threading.RLock()
-        self._cache: dict = {}
+        self._cache: dict = {} if demand is None else {"grid": demand}
+        if demand is not None:
+            self.resolution = demand.resolution
 
     def _cached(self, key, compute):
         with self._lock:
@@ -863,6 +974,10 @@ class CoverageEngine:
         """
         radius_m = check_radius(radius_m)
         self.check_district(district)
+        return self._cached(("report", radius_m, district, gaps),
+                            lambda: self._report(radius_m, district, gaps))
+
+    def _report(self, radius_m: int, district: str | None, gaps: int) -> dict:
         figures = self.figures(radius_m)
         head = _rounded(figures.summary(district))
         body = {"district_code": district, "name": head["name"], "radius_m": radius_m}
@@ -874,9 +989,9 @@ class CoverageEngine:
                             figures.county_rows(district).to_dict("records")]
         body["gaps"] = [_plain_row(r) for r in self.gaps(radius_m, district, gaps)
                         .to_dict("records")]
-        body["demand"] = {"source": "census-2020-uniform-per-district",
-                          "h3_resolution": self.resolution, "coarse_proxy": True,
-                          "note": DEMAND_NOTE}
+        grid = self.grid
+        body["demand"] = {"source": grid.source, "h3_resolution": grid.resolution,
+                          "coarse_proxy": grid.coarse_proxy, "note": grid.note}
         body["method"] = {
             "counted": "active stations (kind=station); mother rooms and closed stations "
                        "are not counted",

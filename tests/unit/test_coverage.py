@@ -395,3 +395,41 @@ def test_grid_cells_are_kept_on_disk(square, tmp_path):
     np.testing.assert_array_equal(coverage._grid_cells(square, 8, tmp_path)["cell"],
                                   fresh["cell"])
     assert coverage._grid_cells(square, 7, tmp_path)["cell"].size < fresh["cell"].size
+
+
+def test_an_uploaded_population_grid_replaces_the_proxy(square):
+    import h3
+
+    e = engine(square, [(-5000, 0)])
+    near, far = lonlat(-5000, 100), lonlat(8000, 8000)
+    table = pd.DataFrame({"lon": [near[0], far[0], 100.0], "lat": [near[1], far[1], 30.0],
+                          "weight": ["300", "100", "50"]})
+    grid, dropped = coverage.with_population_table(e.grid, table)
+    assert dropped == 50 and grid.population.sum() == 400 and not grid.coarse_proxy
+    assert len(grid) == len(e.grid) and grid.population is not e.grid.population
+    uploaded = coverage.CoverageEngine(e.sites, square, demand=grid)
+    assert uploaded.figures(1000).province["share_demand"] == pytest.approx(0.75)
+    demand = uploaded.report(1000)["demand"]
+    assert demand["coarse_proxy"] is False and demand["source"] == "uploaded-grid"
+    # H3 cells: a finer one counts in its parent, a coarser one is spread over its children
+    cell = h3.latlng_to_cell(near[1], near[0], 8)
+    fine, coarse = h3.cell_to_children(cell, 10)[0], h3.cell_to_parent(cell, 6)
+    grid, dropped = coverage.with_population_table(
+        e.grid, pd.DataFrame({"h3": [fine, coarse], "weight": [10, 70]}))
+    assert grid.population.sum() + dropped == pytest.approx(80)
+    here = int(np.flatnonzero(e.grid.cell == h3.str_to_int(cell))[0])
+    assert grid.population[here] == pytest.approx(10 + 70 / 49)
+
+
+@pytest.mark.parametrize("table", [
+    {"lon": [115.0], "lat": [38.0]},                              # no weight
+    {"lon": [115.0], "lat": [38.0], "weight": ["-1"]},
+    {"lon": [115.0], "lat": [38.0], "weight": ["nan"]},
+    {"lon": ["x"], "lat": [38.0], "weight": ["1"]},
+    {"lon": [115.0], "lat": [95.0], "weight": ["1"]},
+    {"h3": ["not-a-cell"], "weight": ["1"]},
+    {"cell": ["8831aa5e5bfffff"], "weight": ["1"]},               # neither h3 nor lon/lat
+])
+def test_bad_population_tables_are_refused(square, table):
+    with pytest.raises(BadRequest):
+        coverage.with_population_table(engine(square, []).grid, pd.DataFrame(table))

@@ -58,3 +58,26 @@ def test_init_leaves_the_demand_grid_in_the_instance_cache(demo_app):
 
     files = list((Path(demo_app.instance_path) / "cache").glob("h3grid-*.npz"))
     assert len(files) == 1 and files[0].stat().st_size > 1_000_000
+
+
+def test_an_uploaded_population_grid_replaces_the_census_proxy(demo_app, tmp_path):
+    sites = demo_app.extensions["locator"].snapshot().sites
+    station = sites[(sites["district_code"] == "130181") & (sites["kind"] == "station")
+                    & (sites["status"] == "active")].iloc[0]
+    grid = tmp_path / "people.csv"
+    grid.write_text(f"lon,lat,weight\n{station.lon},{station.lat},1000\n"
+                    f"{station.lon},{station.lat + 0.0001},3000\n116.4,39.9,99\n",
+                    encoding="utf-8")
+    out = tmp_path / "xinji.csv"
+    result = run(demo_app, "coverage", "--district", "130181", "--population", str(grid),
+                 "--format", "csv", "--output", str(out))
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        head = next(csv.DictReader(f))
+    assert head["population"] == "4000" and float(head["share_demand"]) == 1.0
+    assert "上传" in head["notes"] and "粗略代理" not in head["notes"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lon,lat\n115,38\n", encoding="utf-8")
+    result = run(demo_app, "coverage", "--population", str(bad), "--format", "csv",
+                 "--output", str(out))
+    assert result.exit_code == 1 and "weight" in result.output
