@@ -149,12 +149,28 @@ def _same(field_name: str, old: Any, new: Any) -> bool:
 
 # --------------------------------------------------------------------------- plan
 
+_LIGHT = ("id", "kind", "name", "lon", "lat", "status")
+
+
 def _read_state(store: Store) -> tuple[int, pd.DataFrame]:
-    columns = list(Station.__table__.columns)
+    """The data version and the few columns validation needs, read together."""
+    columns = [Station.__table__.c[name] for name in _LIGHT]
     with store.read() as session, session.begin():
         version = session.scalar(select(Meta.data_version).where(Meta.id == 1)) or 0
         rows = session.execute(select(*columns)).all()
-    return int(version), pd.DataFrame(rows, columns=[c.name for c in columns])
+    return int(version), pd.DataFrame(rows, columns=list(_LIGHT))
+
+
+def _records(store: Store, ids: set[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    ordered = sorted(ids)
+    with store.read() as session:
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            for station in session.scalars(select(Station).where(Station.id.in_(chunk))):
+                found[station.id] = {c.key: getattr(station, c.key)
+                                     for c in Station.__table__.columns}
+    return found
 
 
 def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limits | None = None,
@@ -193,7 +209,8 @@ def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limit
         problem = Problem(None, None, e.code, e.message, e.message_for("en"))
         return ImportPlan(version, datum, sha256, source_name, None, 0, [], [problem])
     validation = validate_table(table, datum=datum, regions=regions, existing=existing)
-    by_id = {r["id"]: r for r in existing.to_dict("records")} if len(existing) else {}
+    # Rows read after the version: if they changed since, applying the plan is refused.
+    by_id = _records(store, {r.id for r in validation.rows if r.ok and r.id})
     planned: list[PlannedRow] = []
     counts = {"new": 0, "changed": 0, "unchanged": 0}
     for result in validation.rows:

@@ -433,12 +433,19 @@ LABELS = {
 }
 
 
-def _columns(table: Table) -> tuple[dict[str, int], list[Problem]]:
+def _columns(table: Table) -> tuple[dict[str, int], dict[str, list[int]], list[Problem]]:
+    """Field -> column index; for geo formats also every other column of the same field
+    (features may spell their properties differently: ``名称`` in one, ``name`` in
+    another); in a spreadsheet two columns of one field are a problem."""
     fields: dict[str, int] = {}
+    more: dict[str, list[int]] = {}
     problems = []
     for i, header in enumerate(table.columns):
         f = field_of_header(header)
         if f is None:
+            continue
+        if f in fields and table.header_row is None:
+            more.setdefault(f, []).append(i)
             continue
         if f in fields:
             problems.append(Problem(
@@ -449,7 +456,7 @@ def _columns(table: Table) -> tuple[dict[str, int], list[Problem]]:
             ))
             continue
         fields[f] = i
-    return fields, problems
+    return fields, more, problems
 
 
 def _missing_columns(table: Table, fields: dict[str, int]) -> list[Problem]:
@@ -493,7 +500,7 @@ def validate_table(table: Table, *, datum: str, regions, existing: pd.DataFrame 
         the values as given in ``source_lon``/``source_lat``, ``source_datum``) and the
         problems, sorted by row.
     """
-    fields, problems = _columns(table)
+    fields, more, problems = _columns(table)
     problems += _missing_columns(table, fields)
     if any(p.code == "missing_column" for p in problems):
         return Validation(table, fields, [], problems)
@@ -518,8 +525,11 @@ def validate_table(table: Table, *, datum: str, regions, existing: pd.DataFrame 
         found: list[Problem] = []
 
         def cell(f: str, cells=cells):
-            i = fields.get(f)
-            return cells[i] if i is not None and i < len(cells) else None
+            for i in [fields[f], *more.get(f, ())] if f in fields else ():
+                value = cells[i] if i < len(cells) else None
+                if value is not None and value != "":
+                    return value
+            return None
 
         def bad(f: str | None, e: _Bad, code: str | None = None, number=number, found=found):
             column = header.get(f, COLUMNS[f][0] if f in COLUMNS else f) if f else None
