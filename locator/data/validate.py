@@ -35,6 +35,7 @@ The rules, in the order they are applied to a row:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -267,7 +268,8 @@ def clean_text(value: Any, *, max_length: int, label: tuple[str, str] = ("文字
     """
     text = unicodedata.normalize("NFC", _as_text(value))
     text = _WHITESPACE.sub(" ", text).strip()
-    for ch in text:
+    # Fast path: printable text holds no Cc/Cf/Co/Cs (nor Cn) characters.
+    for ch in ("" if text.isprintable() else text):
         category = unicodedata.category(ch)
         if category in _BAD_CATEGORIES:
             zh, en = _BAD_CATEGORIES[category]
@@ -303,6 +305,13 @@ _SERVICE_SPLIT = re.compile(r"[、,，;；|｜\s]+")
 
 
 def parse_services(value: Any) -> tuple[list[str], list[str]]:
+    """See :func:`_parse_services` (cached per text; lists copied)."""
+    codes, unknown = _parse_services(_as_text(value))
+    return list(codes), list(unknown)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_services(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Service codes (vocabulary order, no repeats) and the labels not recognised.
 
     >>> parse_services("饮水、热水, toilet；AED")
@@ -320,7 +329,7 @@ def parse_services(value: Any) -> tuple[list[str], list[str]]:
             unknown.append(label)
         else:
             found.add(code)
-    return [s for s in SERVICES if s in found], unknown
+    return tuple(s for s in SERVICES if s in found), tuple(unknown)
 
 
 # --------------------------------------------------------------------------- hours
@@ -339,6 +348,12 @@ _TIME_RANGE = r"[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2}"
 
 
 def normalise_hours(value: Any) -> str:
+    """See :func:`_normalise_hours`; results cached per text (hours repeat a lot)."""
+    return _normalise_hours(_as_text(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise_hours(value: str) -> str:
     """Staff-style opening hours to OSM ``opening_hours``; raises :class:`_Bad` if invalid.
 
     >>> normalise_hours("全天"), normalise_hours("8:00－20:00")
@@ -382,11 +397,13 @@ _REGION_PREFIX = re.compile(r"^(河北省|河北)")
 _REGION_SUFFIX = re.compile(r"(新区|地区|市|区|县)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def _region_keys(name: str, code: str) -> set[str]:
     key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
     return {key, _REGION_SUFFIX.sub("", key), code}
 
 
+@functools.lru_cache(maxsize=8192)
 def _region_matches(declared: str, name: str | None, code: str | None) -> bool:
     if not name or not code:
         return True
@@ -657,10 +674,11 @@ def _locate(results, raw_coords, row_problems, *, datum, regions, header, use_po
     src = np.array([raw_coords[i] for i in idx], dtype=np.float64)
     lon, lat = to_wgs84(src[:, 0], src[:, 1], datum)
     lon, lat = np.round(np.asarray(lon), DECIMALS), np.round(np.asarray(lat), DECIMALS)
-    where = regions.locate(lon, lat)
+    located = regions.locate(lon, lat)
+    by_column = {c: located[c].to_numpy() for c in located.columns}
     for k, i in enumerate(idx):
         result, found = results[i], row_problems[i]
-        place = where.iloc[k]
+        place = {c: values[k] for c, values in by_column.items()}
         columns = result.values["_columns"] or ("geometry", "geometry")
         column = "geometry" if use_points and columns[0] is None else f"{columns[0]}/{columns[1]}"
         if place["county_code"] is None:

@@ -243,3 +243,14 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
     path = Path(seen[0])
     assert path.name == "upload.gpkg" and path.parent.parent == tmp_path
     assert path.parent.name.startswith("locator-import-")
+
+
+def test_limits_default_to_the_settings_table_and_follow_overrides():
+    from locator import settings
+
+    resolved = settings.load(environ={"LOCATOR_IMPORT_MAX_ROWS": "500"})
+    limits = Limits.from_settings(resolved)
+    assert limits.max_rows == 500
+    assert limits.max_bytes == Limits().max_bytes == 20 * 1024 * 1024
+    with pytest.raises(ValueError):
+        settings.load(environ={"LOCATOR_IMPORT_MAX_ROWS": "-1"})
