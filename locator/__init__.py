@@ -45,7 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator import cli
     from locator.web import api, assets, errors, pages, state
 
-    gdal_guard.check()  # startup self-check: fail closed if GDAL offers other drivers
+    # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
+    # parsed without defusedxml.
+    gdal_guard.check()
+    from locator.data.readers import assert_defusedxml
+
+    assert_defusedxml()
     state.init_app(app)
     errors.init_app(app)
     assets.init_app(app)

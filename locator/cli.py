@@ -108,7 +108,7 @@ def import_file(file: Path, datum: str, dry_run: bool, as_json: bool, lang: str,
     plan = plan_import(state.store, file.read_bytes(), datum=datum, regions=state.regions(),
                        limits=Limits.from_settings(current_app.config),
                        source_name=file.name, tmp_root=current_app.instance_path)
-    if report_xlsx is not None and plan.table is not None:
+    if report_xlsx is not None:
         from locator.data.report import problems_xlsx
 
         report_xlsx.write_bytes(problems_xlsx(plan, lang=lang))

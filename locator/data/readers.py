@@ -39,7 +39,7 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -48,7 +48,8 @@ from locator.data import gdal_guard
 from locator.data.columns import field_of_header
 from locator.errors import UploadRefused
 
-__all__ = ["FORMATS", "Limits", "Table", "detect_format", "read_upload"]
+__all__ = ["FORMATS", "Limits", "Table", "assert_defusedxml", "check_zip", "detect_format",
+           "read_upload"]
 
 #: The formats an import file may have.
 FORMATS = ("csv", "xlsx", "geojson", "gpkg", "shapefile")
@@ -129,7 +130,6 @@ class Table:
     points: list[tuple[float, float] | str | None] | None = None
     encoding: str | None = None
     sheet: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def _refuse(code: str, zh: str, en: str) -> UploadRefused:
@@ -392,7 +392,8 @@ def _grid_table(fmt: str, grid: list[tuple[int, list[Cell]]], limits: Limits) ->
 
 # --------------------------------------------------------------------------- XLSX
 
-def _assert_defused() -> None:
+def assert_defusedxml() -> None:
+    """Raise unless openpyxl parses XML through defusedxml (reliability.md F13)."""
     import openpyxl.xml
 
     if not openpyxl.xml.DEFUSEDXML:
@@ -400,7 +401,7 @@ def _assert_defused() -> None:
 
 
 def _read_xlsx(data: bytes, limits: Limits) -> Table:
-    _assert_defused()
+    assert_defusedxml()
     import openpyxl
 
     with _open_zip(data) as zf:
@@ -523,6 +524,7 @@ def _sheet_grid(zf: zipfile.ZipFile, ws, limits: Limits) -> list[tuple[int, list
     grid: list[tuple[int, list[Cell]]] = []
     cap = limits.max_rows + HEADER_SEARCH_ROWS + 1
     number = 0
+    columns: dict[str, int] = {}  # "AB" -> 27, cached: a sheet has few column letters
     for _event, element in iterparse(source, events=("end",)):
         if element.tag != _ROW:
             continue
@@ -532,8 +534,12 @@ def _sheet_grid(zf: zipfile.ZipFile, ws, limits: Limits) -> list[tuple[int, list
         column = -1
         for c in element.iter(_CELL):
             ref = c.get("r")
-            m = _REF.fullmatch(ref) if ref else None
-            column = _column_index(m.group(1)) if m else column + 1
+            letters = ref.rstrip("0123456789") if ref else ""
+            index = columns.get(letters) if letters else -1
+            if index is None:
+                index = columns[letters] = (_column_index(letters) if _REF.fullmatch(ref)
+                                            else -1)
+            column = index if index >= 0 else column + 1
             if column >= MAX_COLUMNS:
                 break
             if column >= len(cells):

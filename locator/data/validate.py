@@ -25,6 +25,9 @@ The rules, in the order they are applied to a row:
   (``unknown_service``); **类型**/**状态** from a fixed list (``bad_value``);
   **opening hours** normalised (``全天`` → ``24/7``, ``08:00-20:00`` →
   ``Mo-Su 08:00-20:00``, 周一至周五 → ``Mo-Fr``) and parsed (``bad_opening_hours``).
+* **编号** must name an existing site (``unknown_id``); in GeoJSON, GeoPackage and
+  Shapefile an ``id`` attribute that is not of our form ``HB<county code>-<n>`` is the
+  layer's own (ArcGIS writes ``Id = 0``) and is ignored.
 * **duplicates** (:data:`DUPLICATE_RULE`): two sites of the same kind are the same site
   when they are within :data:`SAME_PLACE_M` metres of each other, or have the same name
   key (NFKC, case-folded, without spaces and punctuation) within :data:`SAME_NAME_M`
@@ -95,6 +98,7 @@ DECIMALS = 7
 #: The name of the example row in the template (a row left in by mistake is flagged).
 TEMPLATE_EXAMPLE_NAME = "示例：裕华路环卫工人爱心驿站（导入前请删除本行）"
 
+_OUR_ID = re.compile(r"^HB[0-9]{6}-[0-9]+$")
 _GEOD = Geod(ellps="WGS84")
 _TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True)
 # Hebei's extent (36°05'-42°40' N, 113°27'-119°50' E), padded: used only to recognise
@@ -566,6 +570,8 @@ def validate_table(table: Table, *, datum: str, regions, existing: pd.DataFrame 
                              "this is the template's example row: delete it or replace it",
                              "bad_value"))
         declared_id = values.pop("id", "") or None
+        if declared_id and table.header_row is None and not _OUR_ID.match(declared_id):
+            declared_id = None  # a GIS layer's own "id"/"Id" attribute (often 0): not ours
         if declared_id is not None and declared_id not in existing_ids:
             bad("id", _Bad(f"编号「{declared_id}」不存在；新站点请留空，系统会自动编号",
                            f"no site has the id {declared_id!r}; leave it empty for a new "

@@ -254,3 +254,45 @@ def test_limits_default_to_the_settings_table_and_follow_overrides():
     assert limits.max_bytes == Limits().max_bytes == 20 * 1024 * 1024
     with pytest.raises(ValueError):
         settings.load(environ={"LOCATOR_IMPORT_MAX_ROWS": "-1"})
+
+
+def test_no_upload_makes_a_network_request(tmp_path):
+    """A loopback canary sees nothing, whether a VRT pointing at it is uploaded (refused by
+    content) or handed to GDAL directly (its driver is skipped) (reliability.md F7)."""
+    import http.server
+    import threading
+
+    import pyogrio
+
+    hits = []
+
+    class Canary(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"name\nLEAKED\n")
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/from-vrt.csv"
+        vrt = (f"<OGRVRTDataSource><OGRVRTLayer name='s'><SrcDataSource>CSV:/vsicurl/{url}"
+               f"</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>").encode()
+        assert refused(vrt).code == "unsupported_file"
+        assert refused(_zip({"a.shp": b"\x00\x00\x27\x0a", "a.shx": b"", "a.dbf": b"",
+                             "a.vrt": vrt})).code == "unsupported_file"
+        path = tmp_path / "upload.geojson"
+        path.write_bytes(vrt)
+        with pytest.raises(Exception):  # noqa: B017 - any GDAL error will do; no request
+            pyogrio.read_info(path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []

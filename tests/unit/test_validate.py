@@ -181,3 +181,15 @@ def test_declared_district_is_checked_against_the_point():
     problems = validate_table(table, datum="wgs84", regions=regions).problems
     assert [(p.row, p.column, p.code) for p in problems] == [
         (4, "所属地区", "district_mismatch"), (5, "区县", "district_mismatch")]
+
+
+def test_a_gis_layers_own_id_attribute_is_not_taken_for_our_id():
+    regions = load_regions()
+    table = Table("shapefile", ["Id", "名称"], [(1, [0, "甲站"]), (2, [0, "乙站"])],
+                  points=[(114.5012, 38.0188), (114.5112, 38.0188)])
+    validation = validate_table(table, datum="wgs84", regions=regions)
+    assert validation.problems == [] and [r.id for r in validation.rows] == [None, None]
+    table.columns[0] = "编号"
+    table.rows[0] = (1, ["HB130104-9999", "甲站"])
+    problems = validate_table(table, datum="wgs84", regions=regions).problems
+    assert [(p.row, p.code) for p in problems] == [(1, "unknown_id")]
