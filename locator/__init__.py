@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
+# First of all: allowlist GDAL's drivers before anything can import pyogrio (F6-F8 in
+# ../shared/research/reliability.md). Importing ``locator.<anything>`` runs this file first.
+from locator.data import gdal_guard
 
-from flask import Flask
+gdal_guard.install()
 
-from locator import settings
+import secrets  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from flask import Flask  # noqa: E402
+
+from locator import settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +63,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.web import api, assets, errors, i18n, pages, staff, state
 
     app.session_interface = state.ApiAwareSessionInterface()
+    # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
+    # parsed without defusedxml.
+    gdal_guard.check()
+    from locator.data.readers import assert_defusedxml
+
+    assert_defusedxml()
     state.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

@@ -24,10 +24,14 @@ class LocatorError(Exception):
     code = "internal_error"
     message = "服务器内部错误，请稍后再试。"
 
+    message_en: str | None = None
+
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 status: int | None = None):
+                 status: int | None = None, message_en: str | None = None):
         if message is not None:
             self.message = message
+        if message_en is not None:
+            self.message_en = message_en
         if code is not None:
             self.code = code
         if status is not None:
@@ -36,6 +40,10 @@ class LocatorError(Exception):
 
     def to_dict(self) -> dict:
         return {"error": self.code, "message": self.message}
+
+    def message_for(self, lang: str = "zh") -> str:
+        """The message in ``lang`` (``zh`` or ``en``); Chinese when there is no English."""
+        return self.message_en if lang == "en" and self.message_en else self.message
 
 
 class BadRequest(LocatorError):
@@ -61,3 +69,19 @@ class Conflict(LocatorError):
     status = 409
     code = "conflict"
     message = "数据已被修改，请刷新后重试。"
+
+
+class UploadRefused(LocatorError):
+    """An uploaded station file that cannot or may not be read.
+
+    ``code`` is one of the import report's file-level codes (DESIGN.md §5):
+    ``unreadable_file``, ``unsupported_file`` or ``too_many_rows``; ``message`` is Chinese,
+    ``message_en`` English. The file was not imported; nothing was changed.
+    """
+
+    status = 422
+    code = "unsupported_file"
+    message = "不支持这种文件。"
+
+    def __init__(self, code: str, message: str, message_en: str):
+        super().__init__(message, code=code, message_en=message_en)

@@ -32,6 +32,15 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    n = int(str(value).strip()) if not isinstance(value, int) else value
+    if n <= 0:
+        raise ValueError(f"must be a positive whole number: {value!r}")
+    return n
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -89,6 +98,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TILE_ATTRIBUTION", "",
         "Attribution (HTML) for custom tiles. The built-in basemaps bring their own.",
+    ),
+    Setting(
+        "IMPORT_MAX_BYTES", 20 * 1024 * 1024,
+        "Largest station file accepted for import, in bytes; a larger one is refused before "
+        "it is parsed.",
+        _positive_int,
+    ),
+    Setting(
+        "IMPORT_MAX_ROWS", 20_000,
+        "Most data rows (or features) in one import file; more is refused (`too_many_rows`).",
+        _positive_int,
+    ),
+    Setting(
+        "IMPORT_ZIP_MAX_MEMBERS", 100,
+        "Most members in an uploaded zip archive (a zipped Shapefile, and XLSX, which is a "
+        "zip too).",
+        _positive_int,
+    ),
+    Setting(
+        "IMPORT_ZIP_MAX_BYTES", 200 * 1024 * 1024,
+        "Most bytes all members of an uploaded archive may unpack to, checked before "
+        "unpacking and counted while unpacking.",
+        _positive_int,
+    ),
+    Setting(
+        "IMPORT_ZIP_MAX_MEMBER_BYTES", 100 * 1024 * 1024,
+        "Most bytes one member of an uploaded archive may unpack to.",
+        _positive_int,
+    ),
+    Setting(
+        "IMPORT_ZIP_MAX_RATIO", 100,
+        "Highest compression ratio (unpacked / packed) of an archive member larger than "
+        "1 MiB; a higher one is treated as a zip bomb.",
+        _positive_int,
     ),
 )
 

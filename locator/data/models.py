@@ -166,3 +166,53 @@ class User(Base):
 
     def can_see(self, district_code: str) -> bool:
         return self.role == "admin" or self.district_code == district_code
+
+
+class IdCounter(Base):
+    """The last number handed out per county for ``HB<county code>-<number>`` ids.
+
+    Only ever increases, so an id is never reused, not even after an import that created
+    it is undone.
+    """
+
+    __tablename__ = "id_counters"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ImportBatch(Base):
+    """One applied import: who, when, what file, what it did, and whether it was undone."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    source_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_format: Mapped[str] = mapped_column(String(16), nullable=False)
+    datum: Mapped[str] = mapped_column(String(8), nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    new: Mapped[int] = mapped_column(Integer, nullable=False)
+    changed: Mapped[int] = mapped_column(Integer, nullable=False)
+    unchanged: Mapped[int] = mapped_column(Integer, nullable=False)
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class StationHistory(Base):
+    """Every change to a site: before and after (JSON records; ``None`` = did not exist)."""
+
+    __tablename__ = "station_history"
+    __table_args__ = (Index("ix_station_history_station", "station_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(20), nullable=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    changed_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)

@@ -53,6 +53,24 @@ def _bump_once(session: Session) -> None:
     )
 
 
+def _claim_version(session: Session, expected: int) -> None:
+    from locator.errors import Conflict
+
+    meta = Meta.__table__
+    result = session.connection().execute(
+        update(meta).where(meta.c.id == 1, meta.c.data_version == expected)
+        .values(data_version=meta.c.data_version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            "数据在预览之后已被修改（可能有人刚导入或编辑了站点），本次导入没有执行；"
+            "请重新上传文件并预览。",
+            message_en="The data changed after the preview (someone imported or edited "
+            "sites); nothing was imported. Upload the file again and preview it.",
+        )
+    session.info[_BUMPED] = True
+
+
 def _reset(session: Session, *_args) -> None:
     session.info.pop(_BUMPED, None)
 
@@ -88,9 +106,17 @@ class Store:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One transaction: commit on success, roll back everything on error."""
+    def write(self, *, expected_version: int | None = None) -> Iterator[Session]:
+        """One transaction: commit on success, roll back everything on error.
+
+        With ``expected_version``, the transaction starts by bumping ``data_version`` only
+        if it still equals ``expected_version`` (which also takes the write lock first),
+        and raises :class:`~locator.errors.Conflict` when someone else changed the data
+        since: "apply exactly what was previewed".
+        """
         with self.sessions() as session, session.begin():
+            if expected_version is not None:
+                _claim_version(session, expected_version)
             yield session
 
     def data_version(self) -> int:

@@ -25,7 +25,7 @@ def parse(expression: str):
         return None
     try:
         return opening_hours.OpeningHours(expression, country="CN", timezone=TZ)
-    except (SyntaxError, ValueError):
+    except (opening_hours.ParserError, SyntaxError, ValueError):
         return None
 
 

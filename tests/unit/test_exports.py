@@ -221,8 +221,10 @@ def test_station_kml_is_escaped_xml(out):
         description = mark.find("k:description", ns).text
         assert "<img" not in description and "<script" not in description
         assert "${" not in description
-    frame = pyogrio.read_dataframe(path, layer="工会驿站")
-    assert len(frame) == 6
+    # (GDAL's KML driver is switched off in this process by locator.data.gdal_guard, so
+    # the folders are counted from the XML itself)
+    folders = {f.find("k:name", ns).text: f for f in root.findall(".//k:Folder", ns)}
+    assert len(folders["工会驿站"].findall("k:Placemark", ns)) == 6
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg", "kml"])

@@ -1,0 +1,158 @@
+"""How long a 10,000-row XLSX takes to validate and preview (target: <= 5 s).
+
+    .venv/bin/python benchmarks/bench_import.py            # 10,000 rows, 5 rounds
+    .venv/bin/python benchmarks/bench_import.py --rows 2000 --rounds 3
+
+One run:
+
+1. makes a temporary SQLite store loaded with the bundled demo data (5,790 + 200 sites,
+   so duplicate checks have real neighbours) and writes a realistic XLSX: a title row, the
+   Chinese headers, ``--rows`` stations spread over Hebei's districts (WGS-84 points near
+   demo sites, moved 150-900 m so that they are new), services, hours in staff style
+   (``全天``, ``08:00-20:00`` ...), phones, declared district and county;
+2. times, interleaved per round, ``plan_import`` (read + validate every row + plan against
+   the store: what the staff preview needs) and, as the baseline a reader of this file can
+   relate to, ``pandas.read_excel`` of the same bytes (openpyxl, no validation at all);
+3. prints the median of each, the per-round ratio ours/baseline (median), and a Markdown
+   table for ``benchmarks/RESULTS.md``; exits 1 when the median preview exceeds 5 s or the
+   file did not validate cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from locator.data.imports import plan_import  # noqa: E402
+from locator.data.store import Store, load_demo  # noqa: E402
+from locator.geo.regions import load_regions  # noqa: E402
+
+TARGET_S = 5.0
+HOURS = ["全天", "08:00-20:00", "周一至周五 08:30-17:30", "Mo-Su 07:00-21:00", "24小时",
+         "工作日 9:00-17:00，周末 10:00-16:00"]
+SERVICES = ["饮水、热水、卫生间", "饮水,热水,手机充电,休息", "饮水|微波炉|急救药箱",
+            "热水；空调；供暖", "哺乳间、冰箱、尿布台", "饮水"]
+
+
+def make_xlsx(rows: int, seed: int = 7) -> bytes:
+    from openpyxl import Workbook
+
+    demo = json.loads((ROOT / "geodata" / "demo_sites.geojson").read_text(encoding="utf-8"))
+    feats = demo["features"]
+    rng = np.random.default_rng(seed)
+    regions = load_regions()
+    # A normal workbook, as Excel writes it: shared strings and a <dimension>.
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "站点"
+    ws.append(["河北省工会驿站名单（基准测试）"])
+    ws.append(["名称", "类型", "经度", "纬度", "地址", "服务", "开放时间", "主办单位", "电话",
+               "所属地区", "区县"])
+    # Keep every point at least ~50 m from the demo sites and from each other, so the
+    # file is clean (no duplicates): a grid of 0.0005° cells, neighbours included.
+    taken = set()
+
+    def cell(lon, lat):
+        return round(lon / 0.0005), round(lat / 0.0005)
+
+    def free(lon, lat):
+        cx, cy = cell(lon, lat)
+        return not any((cx + dx, cy + dy) in taken for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+
+    for f in feats:
+        taken.add(cell(*f["geometry"]["coordinates"]))
+    made = 0
+    while made < rows:
+        f = feats[int(rng.integers(len(feats)))]
+        lon0, lat0 = f["geometry"]["coordinates"]
+        bearing = rng.uniform(0, 2 * np.pi)
+        dist_m = rng.uniform(150, 900)
+        lon = lon0 + dist_m * np.sin(bearing) / (111_320 * np.cos(np.radians(lat0)))
+        lat = lat0 + dist_m * np.cos(bearing) / 110_540
+        place = regions.locate_one(lon, lat)
+        if place is None or not free(lon, lat):
+            continue
+        taken.add(cell(lon, lat))
+        made += 1
+        ws.append([
+            f"基准驿站{made:05d}号", "驿站", round(lon, 6), round(lat, 6),
+            f"{place['district_name']}{place['county_name']}测试路{made}号",
+            SERVICES[made % len(SERVICES)] if made % 6 != 4 else "饮水、热水",
+            HOURS[made % len(HOURS)], "某某单位工会", f"0311-{80000000 + made}",
+            place["district_name"], place["county_name"],
+        ])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    data = make_xlsx(args.rows)
+    regions = load_regions()
+    ours, baseline, ratios, cpu = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        store.upgrade()
+        load_demo(store, ROOT / "geodata" / "demo_sites.geojson")
+        plan = plan_import(store, data, datum="wgs84", regions=regions)  # warm-up
+        report = plan.report()
+        for r in range(args.rounds):
+            order = ("ours", "base") if r % 2 == 0 else ("base", "ours")
+            t = {}
+            for which in order:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                if which == "ours":
+                    plan = plan_import(store, data, datum="wgs84", regions=regions)
+                    cpu.append(time.process_time() - start_cpu)
+                else:
+                    pd.read_excel(io.BytesIO(data), header=1, dtype=str, keep_default_na=False)
+                t[which] = time.perf_counter() - start
+            ours.append(t["ours"])
+            baseline.append(t["base"])
+            ratios.append(t["ours"] / t["base"])
+        store.dispose()
+
+    med, base_med, ratio = (statistics.median(x) for x in (ours, baseline, ratios))
+    print(f"file: {args.rows:,} rows, {len(data) / 1e6:.2f} MB XLSX; report ok={report['ok']} "
+          f"new={report['new']} problems={len(report['problems'])}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average after the run {load}")
+    print()
+    print(f"| step | median of {args.rounds} rounds | per round |")
+    print("|---|---|---|")
+    print(f"| `plan_import` (read + validate + preview) | {med:.2f} s | "
+          + ", ".join(f"{x:.2f}" for x in ours) + " |")
+    print(f"| baseline: `pandas.read_excel` (read only) | {base_med:.2f} s | "
+          + ", ".join(f"{x:.2f}" for x in baseline) + " |")
+    print(f"| CPU time of `plan_import` | {statistics.median(cpu):.2f} s | "
+          + ", ".join(f"{x:.2f}" for x in cpu) + " |")
+    print(f"| ratio ours / baseline (wall, per round) | {ratio:.2f} | |")
+    ok = med <= TARGET_S and report["ok"]
+    print()
+    print(("PASS" if ok else "FAIL") + f": median {med:.2f} s (target <= {TARGET_S:.0f} s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

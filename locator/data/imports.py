@@ -1,0 +1,434 @@
+"""Import a station list: plan (preview), apply in one transaction, undo.
+
+The engine a CLI command or a view calls with the uploaded bytes, the declared datum and
+the user's name::
+
+    plan = plan_import(store, data, datum="gcj02", regions=regions)
+    plan.report()            # {"ok", "rows", "new", "changed", "unchanged", "problems"}
+    batch_id = apply_import(store, plan, user="zhang")
+    undo_import(store, batch_id, user="zhang")
+
+* A **plan** reads the file (:mod:`locator.data.readers`), validates every row
+  (:mod:`locator.data.validate`) and sorts the clean rows into new (no 编号), changed and
+  unchanged (编号 of an existing site), against one consistent read of the store; it
+  remembers the store's ``data_version``.
+* **Apply** writes exactly the plan in one transaction, refused with
+  :class:`~locator.errors.Conflict` when the ``data_version`` moved since the plan, or
+  when the plan has problems. New sites get ids ``HB<county code>-<4 digits>`` from a
+  per-county counter that never decreases (ids are never reused). The import is recorded
+  as an :class:`~locator.data.models.ImportBatch`, and every site it touched gets a
+  :class:`~locator.data.models.StationHistory` entry with who, when, before and after.
+* **Undo** restores every site of a batch to its "before" record (deleting the sites it
+  created) in one transaction, refused when a later change touched one of them (unless
+  that change was itself undone) -- the message names the sites and the later change.
+
+A column the file does not have leaves that field of an existing site unchanged; an empty
+cell in a column it has clears the field (an empty 状态 keeps the status).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, select
+
+from locator.data.models import IdCounter, ImportBatch, Meta, Station, StationHistory
+from locator.data.readers import Limits, Table, read_upload
+from locator.data.store import Store
+from locator.data.validate import FILE_CODES, Problem, Validation, validate_table
+from locator.errors import BadDatum, Conflict, LocatorError, NotFound, UploadRefused
+from locator.geo.datum import DATUMS
+
+__all__ = [
+    "ImportPlan",
+    "PlannedRow",
+    "apply_import",
+    "list_batches",
+    "plan_import",
+    "station_record",
+    "undo_import",
+]
+
+#: Fields compared to decide whether a row changes an existing site.
+COMPARED = ("kind", "name", "address", "services", "opening_hours", "host", "phone",
+            "status", "lon", "lat")
+_POSITION = ("lon", "lat", "source_lon", "source_lat", "source_datum", "district_code",
+             "district_name", "county_code", "county_name")
+_DEFAULTS = {"kind": "station", "address": "", "services": [], "opening_hours": "",
+             "host": "", "phone": "", "status": "active"}
+_ID_PATTERN = re.compile(r"^HB(\d{6})-(\d+)$")
+
+
+@dataclass
+class PlannedRow:
+    """What applying the plan does with one clean row."""
+
+    row: int
+    action: str  # "new" | "changed" | "unchanged"
+    id: str | None
+    values: dict[str, Any]
+    changed_fields: tuple[str, ...] = ()
+
+
+@dataclass
+class ImportPlan:
+    """The preview of one import; :func:`apply_import` writes exactly this."""
+
+    data_version: int
+    datum: str
+    sha256: str
+    source_name: str
+    format: str | None
+    rows: int
+    planned: list[PlannedRow]
+    problems: list[Problem]
+    table: Table | None = None
+    validation: Validation | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def refused(self) -> bool:
+        """True when the file itself was refused (unreadable, unsupported, too many rows)."""
+        return any(p.code in FILE_CODES for p in self.problems)
+
+    def report(self, lang: str = "zh") -> dict[str, Any]:
+        """The import report of DESIGN.md §5 (JSON-ready, RFC 8259)."""
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "new": self.counts.get("new", 0),
+            "changed": self.counts.get("changed", 0),
+            "unchanged": self.counts.get("unchanged", 0),
+            "problems": [p.to_dict(lang) for p in self.problems],
+        }
+
+
+# --------------------------------------------------------------------------- records
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def station_record(station: Station) -> dict[str, Any]:
+    """A site as a JSON-ready dict of every column (history's before/after)."""
+    return {c.name: _json_value(getattr(station, c.key)) for c in Station.__table__.columns}
+
+
+def _from_record(record: dict[str, Any]) -> dict[str, Any]:
+    values = dict(record)
+    for key in ("reopen_date", "verified_at"):
+        if values.get(key):
+            values[key] = dt.date.fromisoformat(values[key])
+    values["updated_at"] = dt.datetime.fromisoformat(values["updated_at"])
+    return values
+
+
+def _same(field_name: str, old: Any, new: Any) -> bool:
+    if field_name in ("lon", "lat"):
+        return old is not None and round(float(old), 7) == round(float(new), 7)
+    if field_name == "services":
+        return list(old or []) == list(new or [])
+    return (old if old is not None else "") == (new if new is not None else "")
+
+
+# --------------------------------------------------------------------------- plan
+
+_LIGHT = ("id", "kind", "name", "lon", "lat", "status")
+
+
+def _read_state(store: Store) -> tuple[int, pd.DataFrame]:
+    """The data version and the few columns validation needs, read together."""
+    columns = [Station.__table__.c[name] for name in _LIGHT]
+    with store.read() as session, session.begin():
+        version = session.scalar(select(Meta.data_version).where(Meta.id == 1)) or 0
+        rows = session.execute(select(*columns)).all()
+    return int(version), pd.DataFrame(rows, columns=list(_LIGHT))
+
+
+def _records(store: Store, ids: set[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    ordered = sorted(ids)
+    with store.read() as session:
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            for station in session.scalars(select(Station).where(Station.id.in_(chunk))):
+                found[station.id] = {c.key: getattr(station, c.key)
+                                     for c in Station.__table__.columns}
+    return found
+
+
+def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limits | None = None,
+                source_name: str = "", tmp_root: str | Path | None = None) -> ImportPlan:
+    """Read, validate and plan an import; changes nothing.
+
+    Parameters
+    ----------
+    store : Store
+    data : bytes
+        The uploaded file (any allowlisted format; recognised by content).
+    datum : str
+        The datum of the file's coordinates: ``wgs84``, ``gcj02`` or ``bd09``.
+    regions : locator.geo.regions.Regions
+    limits : Limits, optional
+        Upload caps (default: the settings' defaults).
+    source_name : str
+        The user's file name, kept (shortened) as metadata only; never used as a path.
+    tmp_root : path, optional
+        Where private temporary folders may be made (e.g. the Flask instance folder).
+
+    Returns
+    -------
+    ImportPlan
+        Never raises for a bad file: a refused file is a plan whose only problem has a
+        file-level code (``unreadable_file``, ``unsupported_file``, ``too_many_rows``).
+    """
+    if datum not in DATUMS:
+        raise BadDatum(datum)
+    sha256 = hashlib.sha256(data).hexdigest()
+    version, existing = _read_state(store)
+    source_name = (source_name or "")[:200]
+    try:
+        table = read_upload(data, limits=limits, tmp_root=tmp_root)
+    except UploadRefused as e:
+        problem = Problem(None, None, e.code, e.message, e.message_for("en"))
+        return ImportPlan(version, datum, sha256, source_name, None, 0, [], [problem])
+    validation = validate_table(table, datum=datum, regions=regions, existing=existing)
+    # Rows read after the version: if they changed since, applying the plan is refused.
+    by_id = _records(store, {r.id for r in validation.rows if r.ok and r.id})
+    planned: list[PlannedRow] = []
+    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    for result in validation.rows:
+        if not result.ok:
+            continue
+        values = result.values
+        if result.id is None:
+            row = PlannedRow(result.row, "new", None, values)
+        else:
+            old = by_id[result.id]
+            changed = tuple(f for f in COMPARED if f in values and not _same(f, old[f], values[f]))
+            row = PlannedRow(result.row, "changed" if changed else "unchanged", result.id,
+                             values, changed)
+        counts[row.action] += 1
+        planned.append(row)
+    return ImportPlan(version, datum, sha256, source_name, table.format, len(table.rows),
+                      planned, validation.problems, table, validation, counts)
+
+
+# --------------------------------------------------------------------------- apply
+
+class ImportHasProblems(LocatorError):
+    status = 422
+    code = "import_has_problems"
+    message = "文件中有问题，没有导入任何站点；请改正后重新上传。"
+    message_en = "The file has problems; nothing was imported. Fix them and upload again."
+
+
+def _next_numbers(session, counties: set[str]) -> dict[str, int]:
+    """The last number used per county: the counter, or the highest existing id."""
+    last = {c: 0 for c in counties}
+    for counter in session.scalars(select(IdCounter).where(IdCounter.county_code.in_(counties))):
+        last[counter.county_code] = counter.last_number
+    for county in counties:
+        ids = session.scalars(select(Station.id).where(Station.id.like(f"HB{county}-%")))
+        for sid in ids:
+            m = _ID_PATTERN.match(sid)
+            if m and m.group(1) == county:
+                last[county] = max(last[county], int(m.group(2)))
+    return last
+
+
+def apply_import(store: Store, plan: ImportPlan, *, user: str) -> int | None:
+    """Write exactly ``plan`` in one transaction; returns the batch id.
+
+    Returns ``None`` (and writes nothing) when the plan neither adds nor changes a site.
+
+    Raises
+    ------
+    ImportHasProblems
+        The plan has problems: nothing is imported.
+    Conflict
+        The store's ``data_version`` is no longer the plan's.
+    """
+    if not plan.ok:
+        raise ImportHasProblems()
+    todo = [r for r in plan.planned if r.action in ("new", "changed")]
+    if not todo:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    user = (user or "")[:80]
+    with store.write(expected_version=plan.data_version) as session:
+        batch = ImportBatch(
+            created_at=now, created_by=user, source_name=plan.source_name,
+            source_sha256=plan.sha256, source_format=plan.format or "", datum=plan.datum,
+            rows=plan.rows, new=plan.counts["new"], changed=plan.counts["changed"],
+            unchanged=plan.counts["unchanged"], data_version=plan.data_version + 1,
+        )
+        session.add(batch)
+        session.flush()
+        counties = {r.values["county_code"] for r in todo if r.action == "new"}
+        last = _next_numbers(session, counties)
+        history = []
+        for row in todo:
+            if row.action == "new":
+                county = row.values["county_code"]
+                last[county] += 1
+                sid = f"HB{county}-{last[county]:04d}"
+                station = Station(id=sid, **{**_DEFAULTS, **row.values}, updated_at=now,
+                                  updated_by=user, synthetic=False)
+                session.add(station)
+                session.flush()
+                history.append(StationHistory(station_id=sid, batch_id=batch.id,
+                                              action="create", changed_at=now,
+                                              changed_by=user, before=None,
+                                              after=station_record(station)))
+            else:
+                station = session.get(Station, row.id)
+                before = station_record(station)
+                moved = not (_same("lon", station.lon, row.values["lon"])
+                             and _same("lat", station.lat, row.values["lat"]))
+                for key, value in row.values.items():
+                    if key in _POSITION and not moved:
+                        continue
+                    setattr(station, key, value)
+                station.updated_at, station.updated_by, station.synthetic = now, user, False
+                session.flush()
+                history.append(StationHistory(station_id=row.id, batch_id=batch.id,
+                                              action="update", changed_at=now,
+                                              changed_by=user, before=before,
+                                              after=station_record(station)))
+        for county in counties:
+            counter = session.get(IdCounter, county)
+            if counter is None:
+                session.add(IdCounter(county_code=county, last_number=last[county]))
+            else:
+                counter.last_number = last[county]
+        session.add_all(history)
+        return batch.id
+
+
+# --------------------------------------------------------------------------- undo
+
+@dataclass(frozen=True)
+class UndoResult:
+    batch_id: int
+    restored: int
+    removed: int
+
+
+def undo_import(store: Store, batch_id: int, *, user: str) -> UndoResult:
+    """Restore every site of a batch to its state before the import, in one transaction.
+
+    Raises
+    ------
+    NotFound
+        No such batch.
+    Conflict
+        The batch was already undone, or a later change touched one of its sites (the
+        message names them and the change), or the data changed while undoing.
+    """
+    now = dt.datetime.now(dt.UTC)
+    user = (user or "")[:80]
+    with store.write(expected_version=store.data_version()) as session:
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None:
+            raise NotFound(f"没有编号为 {batch_id} 的导入批次。",
+                           message_en=f"There is no import batch {batch_id}.")
+        if batch.undone_at is not None:
+            raise Conflict(
+                f"导入批次 {batch_id} 已经在 {batch.undone_at:%Y-%m-%d %H:%M} UTC 由 "
+                f"{batch.undone_by} 撤销过了。",
+                message_en=f"Import batch {batch_id} was already undone "
+                           f"({batch.undone_at:%Y-%m-%d %H:%M} UTC, by {batch.undone_by}).",
+            )
+        entries = session.scalars(
+            select(StationHistory).where(StationHistory.batch_id == batch_id,
+                                         StationHistory.action.in_(("create", "update")))
+            .order_by(StationHistory.id)
+        ).all()
+        undone = set(session.scalars(select(ImportBatch.id)
+                                     .where(ImportBatch.undone_at.is_not(None))))
+        blocked = []
+        for entry in entries:
+            later = session.scalars(
+                select(StationHistory).where(StationHistory.station_id == entry.station_id,
+                                             StationHistory.id > entry.id)
+                .order_by(StationHistory.id)
+            ).all()
+            later = [h for h in later if h.batch_id not in undone]
+            current = session.get(Station, entry.station_id)
+            current_record = station_record(current) if current is not None else None
+            if later or current_record != entry.after:
+                blocked.append((entry.station_id, later[0] if later else None))
+        if blocked:
+            zh, en = _blocked_messages(batch_id, blocked)
+            raise Conflict(zh, message_en=en)
+        removed = restored = 0
+        for entry in entries:
+            current = session.get(Station, entry.station_id)
+            if entry.before is None:
+                session.execute(delete(Station).where(Station.id == entry.station_id))
+                removed += 1
+            else:
+                for key, value in _from_record(entry.before).items():
+                    setattr(current, key, value)
+                restored += 1
+            session.add(StationHistory(station_id=entry.station_id, batch_id=batch_id,
+                                       action="undo", changed_at=now, changed_by=user,
+                                       before=entry.after, after=entry.before))
+        batch.undone_at, batch.undone_by = now, user
+    return UndoResult(batch_id, restored, removed)
+
+
+def _blocked_messages(batch_id: int, blocked) -> tuple[str, str]:
+    names = "、".join(sid for sid, _ in blocked[:5]) + ("等" if len(blocked) > 5 else "")
+    names_en = ", ".join(sid for sid, _ in blocked[:5]) + (" …" if len(blocked) > 5 else "")
+    later = next((h for _, h in blocked if h is not None), None)
+    if later is not None and later.batch_id is not None:
+        when = f"{later.changed_at:%Y-%m-%d %H:%M} UTC"
+        how = f"（导入批次 {later.batch_id}，{later.changed_by}，{when}）"
+        how_en = (f" (import batch {later.batch_id} by {later.changed_by}, "
+                  f"{later.changed_at:%Y-%m-%d %H:%M} UTC)")
+        fix, fix_en = f"请先撤销批次 {later.batch_id}。", f"Undo batch {later.batch_id} first."
+    elif later is not None:
+        how = f"（{later.changed_by}，{later.changed_at:%Y-%m-%d %H:%M} UTC）"
+        how_en = f" (by {later.changed_by}, {later.changed_at:%Y-%m-%d %H:%M} UTC)"
+        fix = "请先改回这些站点，或逐个编辑。"
+        fix_en = "Revert those edits first, or edit the sites."
+    else:
+        how, how_en = "", ""
+        fix, fix_en = "请逐个编辑这些站点。", "Edit those sites one by one."
+    zh = (f"不能撤销导入批次 {batch_id}：站点 {names} 在这次导入之后又被修改过{how}。{fix}"
+          "没有做任何更改。")
+    en = (f"Cannot undo import batch {batch_id}: the sites {names_en} were changed after it"
+          f"{how_en}. {fix_en} Nothing was changed.")
+    return zh, en
+
+
+def list_batches(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest import batches, newest first, as JSON-ready dicts."""
+    with store.read() as session:
+        batches = session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())
+                                  .limit(limit)).all()
+    return [{
+        "id": b.id, "created_at": _json_value(b.created_at), "created_by": b.created_by,
+        "source_name": b.source_name, "format": b.source_format, "datum": b.datum,
+        "rows": b.rows, "new": b.new, "changed": b.changed, "unchanged": b.unchanged,
+        "undone_at": _json_value(b.undone_at) if b.undone_at else None,
+        "undone_by": b.undone_by,
+    } for b in batches]
