@@ -13,6 +13,7 @@ One run:
 2. times, interleaved per round, ``plan_import`` (read + validate every row + plan against
    the store: what the staff preview needs) and, as the baseline a reader of this file can
    relate to, ``pandas.read_excel`` of the same bytes (openpyxl, no validation at all);
+   then applies the last plan once (one transaction) and undoes it once;
 3. prints the median of each, the per-round ratio ours/baseline (median), and a Markdown
    table for ``benchmarks/RESULTS.md``; exits 1 when the median preview exceeds 5 s or the
    file did not validate cleanly.
@@ -36,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from locator.data.imports import plan_import  # noqa: E402
+from locator.data.imports import apply_import, plan_import, undo_import  # noqa: E402
 from locator.data.store import Store, load_demo  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
 
@@ -130,6 +131,13 @@ def main() -> int:
             ours.append(t["ours"])
             baseline.append(t["base"])
             ratios.append(t["ours"] / t["base"])
+        # then, once each: applying the last plan (one transaction) and undoing it
+        start = time.perf_counter()
+        batch = apply_import(store, plan, user="bench")
+        apply_s = time.perf_counter() - start
+        start = time.perf_counter()
+        undo_import(store, batch, user="bench")
+        undo_s = time.perf_counter() - start
         store.dispose()
 
     med, base_med, ratio = (statistics.median(x) for x in (ours, baseline, ratios))
@@ -148,6 +156,8 @@ def main() -> int:
     print(f"| CPU time of `plan_import` | {statistics.median(cpu):.2f} s | "
           + ", ".join(f"{x:.2f}" for x in cpu) + " |")
     print(f"| ratio ours / baseline (wall, per round) | {ratio:.2f} | |")
+    print(f"| then `apply_import` (one transaction), once | {apply_s:.2f} s | |")
+    print(f"| then `undo_import` of that batch, once | {undo_s:.2f} s | |")
     ok = med <= TARGET_S and report["ok"]
     print()
     print(("PASS" if ok else "FAIL") + f": median {med:.2f} s (target <= {TARGET_S:.0f} s)")

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, or_, select
 
 from locator.data.models import IdCounter, ImportBatch, Meta, Station, StationHistory
 from locator.data.readers import Limits, Table, read_upload
@@ -281,45 +281,71 @@ def apply_import(store: Store, plan: ImportPlan, *, user: str) -> int | None:
         )
         session.add(batch)
         session.flush()
-        counties = {r.values["county_code"] for r in todo if r.action == "new"}
+        history: list[dict[str, Any]] = []
+
+        # new sites: ids from the per-county counters, one bulk insert
+        new_rows = [r for r in todo if r.action == "new"]
+        counties = {r.values["county_code"] for r in new_rows}
         last = _next_numbers(session, counties)
-        history = []
-        for row in todo:
-            if row.action == "new":
-                county = row.values["county_code"]
-                last[county] += 1
-                sid = f"HB{county}-{last[county]:04d}"
-                station = Station(id=sid, **{**_DEFAULTS, **row.values}, updated_at=now,
-                                  updated_by=user, synthetic=False)
-                session.add(station)
-                session.flush()
-                history.append(StationHistory(station_id=sid, batch_id=batch.id,
-                                              action="create", changed_at=now,
-                                              changed_by=user, before=None,
-                                              after=station_record(station)))
-            else:
-                station = session.get(Station, row.id)
-                before = station_record(station)
-                moved = not (_same("lon", station.lon, row.values["lon"])
-                             and _same("lat", station.lat, row.values["lat"]))
-                for key, value in row.values.items():
-                    if key in _POSITION and not moved:
-                        continue
-                    setattr(station, key, value)
-                station.updated_at, station.updated_by, station.synthetic = now, user, False
-                session.flush()
-                history.append(StationHistory(station_id=row.id, batch_id=batch.id,
-                                              action="update", changed_at=now,
-                                              changed_by=user, before=before,
-                                              after=station_record(station)))
+        inserted = []
+        for row in new_rows:
+            county = row.values["county_code"]
+            last[county] += 1
+            record = {**_EMPTY_RECORD, **_DEFAULTS, **row.values,
+                      "id": f"HB{county}-{last[county]:04d}", "updated_at": now,
+                      "updated_by": user, "synthetic": False}
+            inserted.append(record)
+            history.append({"station_id": record["id"], "action": "create", "before": None,
+                            "after": {k: _json_value(v) for k, v in record.items()}})
+        for start in range(0, len(inserted), 1000):
+            session.execute(insert(Station), inserted[start:start + 1000])
         for county in counties:
             counter = session.get(IdCounter, county)
             if counter is None:
                 session.add(IdCounter(county_code=county, last_number=last[county]))
             else:
                 counter.last_number = last[county]
-        session.add_all(history)
+
+        # changed sites: loaded together, updated in place
+        changed = [r for r in todo if r.action == "changed"]
+        stations = _load(session, {r.id for r in changed})
+        for row in changed:
+            station = stations[row.id]
+            before = station_record(station)
+            moved = not (_same("lon", station.lon, row.values["lon"])
+                         and _same("lat", station.lat, row.values["lat"]))
+            for key, value in row.values.items():
+                if key in _POSITION and not moved:
+                    continue
+                setattr(station, key, value)
+            station.updated_at, station.updated_by, station.synthetic = now, user, False
+            history.append({"station_id": row.id, "action": "update", "before": before,
+                            "after": station_record(station)})
+        session.flush()
+        _write_history(session, history, batch_id=batch.id, now=now, user=user)
         return batch.id
+
+
+_EMPTY_RECORD = {c.name: None for c in Station.__table__.columns}
+
+
+def _load(session, ids: set[str]) -> dict[str, Station]:
+    """Stations by id, fetched in chunks (one query per 500 ids)."""
+    found: dict[str, Station] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        for station in session.scalars(select(Station).where(Station.id.in_(chunk))):
+            found[station.id] = station
+    return found
+
+
+def _write_history(session, entries: list[dict[str, Any]], *, batch_id: int,
+                   now: dt.datetime, user: str) -> None:
+    rows = [{**e, "batch_id": batch_id, "changed_at": now, "changed_by": user}
+            for e in entries]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(StationHistory), rows[start:start + 1000])
 
 
 # --------------------------------------------------------------------------- undo
@@ -363,34 +389,47 @@ def undo_import(store: Store, batch_id: int, *, user: str) -> UndoResult:
         ).all()
         undone = set(session.scalars(select(ImportBatch.id)
                                      .where(ImportBatch.undone_at.is_not(None))))
+        ids = {e.station_id for e in entries}
+        first_entry = min((e.id for e in entries), default=0)
+        later_by_station: dict[str, list] = {}  # rows: id, station_id, batch_id, by, at
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            h = StationHistory
+            for later in session.execute(
+                    select(h.id, h.station_id, h.batch_id, h.changed_by, h.changed_at)
+                    .where(h.station_id.in_(chunk), h.id > first_entry,
+                           or_(h.batch_id.is_(None), h.batch_id != batch_id))
+                    .order_by(h.id)):
+                later_by_station.setdefault(later.station_id, []).append(later)
+        current = _load(session, ids)
         blocked = []
         for entry in entries:
-            later = session.scalars(
-                select(StationHistory).where(StationHistory.station_id == entry.station_id,
-                                             StationHistory.id > entry.id)
-                .order_by(StationHistory.id)
-            ).all()
-            later = [h for h in later if h.batch_id not in undone]
-            current = session.get(Station, entry.station_id)
-            current_record = station_record(current) if current is not None else None
-            if later or current_record != entry.after:
+            later = [h for h in later_by_station.get(entry.station_id, ())
+                     if h.id > entry.id and h.batch_id not in undone]
+            station = current.get(entry.station_id)
+            record = station_record(station) if station is not None else None
+            if later or record != entry.after:
                 blocked.append((entry.station_id, later[0] if later else None))
         if blocked:
             zh, en = _blocked_messages(batch_id, blocked)
             raise Conflict(zh, message_en=en)
-        removed = restored = 0
+        created = [e.station_id for e in entries if e.before is None]
+        for sid in created:
+            session.expunge(current[sid])  # deleted below with a plain bulk statement
+        for start in range(0, len(created), 500):
+            session.execute(delete(Station).where(Station.id.in_(created[start:start + 500]))
+                            .execution_options(synchronize_session=False))
         for entry in entries:
-            current = session.get(Station, entry.station_id)
-            if entry.before is None:
-                session.execute(delete(Station).where(Station.id == entry.station_id))
-                removed += 1
-            else:
+            if entry.before is not None:
+                station = current[entry.station_id]
                 for key, value in _from_record(entry.before).items():
-                    setattr(current, key, value)
-                restored += 1
-            session.add(StationHistory(station_id=entry.station_id, batch_id=batch_id,
-                                       action="undo", changed_at=now, changed_by=user,
-                                       before=entry.after, after=entry.before))
+                    setattr(station, key, value)
+        session.flush()
+        _write_history(session, [{"station_id": e.station_id, "action": "undo",
+                                  "before": e.after, "after": e.before} for e in entries],
+                       batch_id=batch_id, now=now, user=user)
+        removed, restored = len(created), len(entries) - len(created)
         batch.undone_at, batch.undone_by = now, user
     return UndoResult(batch_id, restored, removed)
 

@@ -16,7 +16,8 @@ Hostile input (../shared/research/reliability.md §2A-§2D):
   spoofed sheet dimensions are ignored; only cached values are read, never formulas;
 * GeoJSON is parsed here, with :mod:`json`, not by GDAL;
 * GeoPackage and Shapefile bytes are written to a server-generated temporary folder and
-  opened by pyogrio with GDAL restricted to four drivers (:mod:`locator.data.gdal_guard`);
+  opened by pyogrio with GDAL restricted to four drivers (:mod:`locator.data.gdal_guard`),
+  in a child process with capped memory, CPU and time (:mod:`locator.data.gdal_child`);
   a GeoPackage is first checked through a read-only, immutable SQLite connection with
   ``trusted_schema=OFF`` (``quick_check``, ``application_id``, no views, no triggers but
   GeoPackage's own);
@@ -32,10 +33,12 @@ import csv
 import datetime as dt
 import io
 import json
-import math
+import os
 import re
 import sqlite3
 import stat
+import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -735,54 +738,35 @@ def _extract_shapefile(data: bytes, folder: Path, limits: Limits) -> tuple[Path,
     return folder / "layer.shp", _shapefile_encoding(payload)
 
 
-def _points_from_gdf(gdf) -> list[tuple[float, float] | str | None]:
-    if gdf.crs is not None and not gdf.crs.is_geographic:
-        gdf = gdf.to_crs("EPSG:4326")
-    points: list[tuple[float, float] | str | None] = []
-    for geom in gdf.geometry:
-        if geom is None or geom.is_empty:
-            points.append(None)
-        elif geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
-            points.append((float(geom.geoms[0].x), float(geom.geoms[0].y)))
-        elif geom.geom_type == "Point":
-            points.append((float(geom.x), float(geom.y)))
-        else:
-            points.append(geom.geom_type)
-    return points
-
-
-def _gdf_cell(value: Any) -> Cell:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime()
-    return value
+#: Wall-clock limit of the GDAL child process, in seconds.
+GDAL_TIMEOUT_S = 120
 
 
 def _read_gdal(path: Path, fmt: str, limits: Limits, encoding: str | None = None) -> Table:
-    gdal_guard.check()
-    import pyogrio
-
+    """Read a GeoPackage or Shapefile through :mod:`locator.data.gdal_child`, a separate
+    process: a GDAL crash or runaway ends the child, never this worker."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "locator.data.gdal_child", str(path),
+               str(limits.max_rows), encoding or ""]
+    unreadable = _unreadable("无法读取这个文件（文件已损坏或格式不对）。",
+                             "This file cannot be read (damaged, or not what it seems).")
     try:
-        gdf = pyogrio.read_dataframe(path, layer=0, encoding=encoding,
-                                     max_features=limits.max_rows + 1)
-    except Exception as e:  # pyogrio/GDAL errors of every kind
-        raise _unreadable("无法读取这个文件（文件已损坏或格式不对）。",
-                          "This file cannot be read (damaged, or not what it seems).") from e
-    if len(gdf) > limits.max_rows:
+        done = subprocess.run(command, capture_output=True, timeout=GDAL_TIMEOUT_S, env=env,
+                              cwd=str(path.parent), stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise _unreadable("读取这个文件用时过长，已停止。",
+                          "Reading this file took too long; stopped.") from e
+    if done.returncode == 3:
         raise _too_many_rows(limits)
-    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name][:MAX_COLUMNS]
-    rows = []
-    frame = gdf[columns]
-    for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
-        rows.append((number, [_gdf_cell(v) for v in values]))
-    return Table(format=fmt, columns=columns, rows=rows, points=_points_from_gdf(gdf),
+    if done.returncode != 0:
+        raise unreadable
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError as e:
+        raise unreadable from e
+    rows = [(number, list(cells)) for number, cells in enumerate(doc["rows"], start=1)]
+    points = [tuple(p) if isinstance(p, list) else p for p in doc["points"]]
+    return Table(format=fmt, columns=doc["columns"], rows=rows, points=points,
                  encoding=encoding)
 
 

@@ -612,8 +612,14 @@ def validate_table(table: Table, *, datum: str, regions, existing: pd.DataFrame 
         # coordinates: parse both, then decide swapped / out of range
         coords = None
         if use_points and isinstance(table.points[position], tuple):
-            coords = table.points[position]
+            x, y = table.points[position]
             column_lon = column_lat = None
+            if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:  # False for NaN too
+                coords = (x, y)
+            else:
+                found.append(Problem(number, "geometry", "bad_coordinate",
+                                     f"坐标（{x:g}, {y:g}）不是有效的经纬度",
+                                     f"({x:g}, {y:g}) is not a valid longitude/latitude"))
         elif use_points and "lon" not in fields:
             point = table.points[position]
             what = "没有坐标" if point is None else f"几何不是点（{point}）"

@@ -225,24 +225,44 @@ def test_geojson_must_be_a_feature_collection_in_lon_lat():
 
 
 def test_user_strings_never_become_paths(tmp_path, monkeypatch):
-    """read_upload takes bytes only; GDAL sees only generated names in a private folder."""
-    import pyogrio
+    """read_upload takes bytes only; GDAL sees only generated names in a private folder,
+    and it runs in a child process."""
+    import subprocess
+
+    from locator.data import readers
 
     seen = []
-    real = pyogrio.read_dataframe
+    real = subprocess.run
 
-    def spy(path, *a, **kw):
-        seen.append(str(path))
-        return real(path, *a, **kw)
+    def spy(command, *a, **kw):
+        seen.append(command)
+        return real(command, *a, **kw)
 
-    monkeypatch.setattr(pyogrio, "read_dataframe", spy)
+    monkeypatch.setattr(readers.subprocess, "run", spy)
     from pathlib import Path
     data = (Path(__file__).parents[1] / "corpus" / "files" / "good.gpkg").read_bytes()
-    read_upload(data, tmp_root=tmp_path)
-    assert len(seen) == 1
-    path = Path(seen[0])
+    table = read_upload(data, tmp_root=tmp_path)
+    assert len(table.rows) == 2
+    assert len(seen) == 1 and seen[0][1:3] == ["-m", "locator.data.gdal_child"]
+    path = Path(seen[0][3])
     assert path.name == "upload.gpkg" and path.parent.parent == tmp_path
     assert path.parent.name.startswith("locator-import-")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crashing_gdal_child_is_an_unreadable_file(tmp_path, monkeypatch):
+    import subprocess
+
+    from locator.data import readers
+
+    def crash(command, *a, **kw):
+        return subprocess.CompletedProcess(command, -11, b"", b"")  # SIGSEGV
+
+    monkeypatch.setattr(readers.subprocess, "run", crash)
+    from pathlib import Path
+    data = (Path(__file__).parents[1] / "corpus" / "files" / "good.gpkg").read_bytes()
+    assert refused(data, tmp_root=tmp_path).code == "unreadable_file"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_limits_default_to_the_settings_table_and_follow_overrides():
@@ -296,3 +316,25 @@ def test_no_upload_makes_a_network_request(tmp_path):
         server.shutdown()
         server.server_close()
     assert hits == []
+
+
+def test_gdal_child_caps_rows_and_transforms_projected_layers(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame({"名称": ["投影站"]}, geometry=[Point(114.5012, 38.0188)],
+                           crs="EPSG:4326").to_crs("EPSG:4547")  # CGCS2000 3° GK, CM 114°E
+    path = tmp_path / "projected.gpkg"
+    gdf.to_file(path, driver="GPKG", engine="pyogrio")
+    data = path.read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    table = read_upload(data, tmp_root=work)
+    (x, y), = table.points
+    assert abs(x - 114.5012) < 1e-6 and abs(y - 38.0188) < 1e-6
+    assert table.rows == [(1, ["投影站"])]
+    two = gpd.GeoDataFrame({"名称": ["a", "b"]}, geometry=[Point(114.5, 38.0)] * 2,
+                           crs="EPSG:4326")
+    two.to_file(tmp_path / "two.gpkg", driver="GPKG", engine="pyogrio")
+    e = refused((tmp_path / "two.gpkg").read_bytes(), limits=Limits(max_rows=1), tmp_root=work)
+    assert e.code == "too_many_rows"

@@ -193,3 +193,12 @@ def test_a_gis_layers_own_id_attribute_is_not_taken_for_our_id():
     table.rows[0] = (1, ["HB130104-9999", "甲站"])
     problems = validate_table(table, datum="wgs84", regions=regions).problems
     assert [(p.row, p.code) for p in problems] == [(1, "unknown_id")]
+
+
+def test_geometry_points_are_range_checked_too():
+    regions = load_regions()
+    table = Table("geojson", ["名称"], [(1, ["a"]), (2, ["b"]), (3, ["c"])],
+                  points=[(float("nan"), 38.0), (500.0, 38.0), (114.5012, 38.0188)])
+    problems = validate_table(table, datum="wgs84", regions=regions).problems
+    assert [(p.row, p.column, p.code) for p in problems] == [
+        (1, "geometry", "bad_coordinate"), (2, "geometry", "bad_coordinate")]
