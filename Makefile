@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test chromium lint benchmarks clean
+.PHONY: run test install install-test chromium fonts lint benchmarks clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,16 +31,25 @@ run: install
 	$(BIN)/locator init
 	$(BIN)/locator run --host $(HOST) --port $(PORT)
 
-## Install everything the tests need (Chromium included) and run the whole suite
-test: install-test chromium
+## Install everything the tests need (Chromium and a CJK font included) and run the whole suite
+test: install-test chromium fonts
 	$(BIN)/python -m pytest
 
 ## Debian's Chromium for the browser tests, installed when missing
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "color emoji"; } || { \
+		echo "installing Debian's chromium and an emoji font for the browser tests"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium \
+			fonts-noto-color-emoji fonts-noto-cjk; }
+
+## A Chinese font for the PNG/PDF exports (Debian's fonts-wqy-microhei), installed when missing
+fonts:
+	@[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || \
+	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || { \
+		echo "installing Debian's fonts-wqy-microhei for PNG/PDF exports"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei; }
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff

@@ -19,6 +19,15 @@ One run:
    (wrk's "Non-2xx or 3xx" count; these endpoints never redirect);
 5. stops gunicorn and removes the temporary folder in every case.
 
+Per run it also measures the CPU that *other* processes used meanwhile (all busy CPU from
+/proc/stat minus gunicorn, its workers, wrk and this script), in cores, the VM's steal
+time, and how long the workers waited for a CPU: on a shared box a run with other load in
+it is not comparable, and it says so. Options for such a box: ``--nice -15`` (root) runs
+gunicorn and wrk in their own scheduler autogroups at that nice level, so other sessions'
+jobs get only the CPU they leave idle; ``--wait-idle S`` waits for a quiet second before
+each run. ``--ref COMMIT`` serves that commit (``git archive``) instead of the working
+tree, so that others' uncommitted edits do not move the numbers.
+
 wrk runs on the same machine and shares its cores with the two workers, so the numbers
 are this box's limits, not the server's alone. Needs Debian's ``wrk``
 (``sudo apt-get install -y wrk``).
@@ -28,10 +37,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -50,10 +61,12 @@ LUA = HERE / "wrk_nearest.lua"
 OUT = HERE / "out"
 BIN = Path(sys.executable).parent
 ENDPOINTS = ("healthz", "nearest")
-PACKAGES = ("flask", "werkzeug", "gunicorn", "numpy", "pandas", "geopandas", "shapely",
-            "pyproj", "sqlalchemy")
+PACKAGES = ("flask", "werkzeug", "gunicorn", "flask-compress", "flask-wtf", "numpy", "pandas",
+            "geopandas", "shapely", "pyproj", "sqlalchemy")
 WORKERS = 2
 TARGET_RATIO = 0.8
+BUSY_WARN = 0.15  # other processes' CPU, in cores, above which a run is flagged
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -63,6 +76,16 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint")
     ap.add_argument("--seed", type=int, default=1, help="base seed of the random points")
+    ap.add_argument("--ref", default=None,
+                    help="serve this git commit (git archive of locator/, templates/, "
+                         "geodata/) instead of the working tree")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                    help="before each wrk run wait up to this long for a second in which "
+                         f"other processes use < {BUSY_WARN} cores (shared machines)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run gunicorn and wrk each in a new session whose autogroup (and "
+                         "process) has this nice level; negative needs root. On a shared "
+                         "machine -15 keeps other sessions' jobs from taking their CPU")
     args = ap.parse_args()
     if args.rounds < 1 or args.duration < 1 or args.connections < 1:
         ap.error("--rounds, --duration and --connections must be >= 1")
@@ -87,7 +110,10 @@ def main() -> int:
     log = None
     try:
         env = {**os.environ, "LOCATOR_INSTANCE_PATH": str(tmp / "instance")}
-        init = subprocess.run([str(BIN / "locator"), "init"], env=env, cwd=tmp,
+        cwd, code = prepare_code(args.ref, tmp, env)
+        print(f"code: {code['source']} ({code['serving']})", flush=True)
+        init = subprocess.run([sys.executable, "-c", "from locator.cli import main; main()",
+                               "init"], env=env, cwd=cwd,
                               capture_output=True, text=True, timeout=300)
         if init.returncode != 0:
             raise SystemExit(f"locator init failed:\n{init.stdout}{init.stderr}")
@@ -97,27 +123,36 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         log = open(tmp / "gunicorn.log", "w+")  # noqa: SIM115 (closed in finally)
         server = subprocess.Popen(
-            [str(gunicorn), "-w", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-             "locator:create_app()"],
-            env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [str(gunicorn), "-w", str(WORKERS),
+             "--bind", f"127.0.0.1:{port}", "locator:create_app()"],
+            env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+            **_session(args.nice))
         health = _wait_ready(base, server, log)
         _check_nearest(base)
         print(f"gunicorn pid {server.pid} on {base}: {health}", flush=True)
 
         for endpoint in ENDPOINTS:  # both workers load their snapshot and warm their caches
-            _wrk(wrk, base, endpoint, args.warmup, args.connections, seed=10_000 + args.seed)
+            _wrk(wrk, base, endpoint, args.warmup, args.connections, seed=10_000 + args.seed,
+                 nice=args.nice)
 
         rounds = []
         for r in range(args.rounds):
             order = ENDPOINTS if r % 2 == 0 else ENDPOINTS[::-1]
             runs = {}
             for endpoint in order:
-                runs[endpoint] = _wrk(wrk, base, endpoint, args.duration, args.connections,
-                                      seed=args.seed + 1000 * r)
-                m = runs[endpoint]
+                waited = _wait_idle(args.wait_idle, server.pid)
+                before = _cpu_sample(server.pid)
+                runs[endpoint] = m = _wrk(wrk, base, endpoint, args.duration,
+                                          args.connections, seed=args.seed + 1000 * r,
+                                          nice=args.nice)
+                m["cpu"] = _cpu_delta(before, _cpu_sample(server.pid))
+                m["waited_idle_s"] = waited
                 print(f"  round {r + 1} {endpoint:8s} {m['rps']:8.0f} req/s  "
                       f"p50 {m['p50_ms']:.2f} ms  p99 {m['p99_ms']:.2f} ms  "
-                      f"errors {m['socket_errors']} non2xx {m['non_2xx']}", flush=True)
+                      f"errors {m['socket_errors']} non2xx {m['non_2xx']}  "
+                      f"other CPU {m['cpu']['other_cores']:.2f} cores  "
+                      f"steal {m['cpu']['steal_cores']:.2f}  workers waited for a CPU "
+                      f"{m['cpu']['server_runq_wait_ms_per_s']:.0f} ms/s", flush=True)
             rounds.append({"round": r + 1, "order": list(order), **runs,
                            "ratio": runs["nearest"]["rps"] / runs["healthz"]["rps"]})
         if server.poll() is not None:
@@ -129,27 +164,42 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     summary = _summary(rounds)
-    table = _table(rounds, summary, args)
+    table = _table(rounds, summary, args, code)
     print()
     print(table)
     bad = [f"round {x['round']} {e}: {x[e]['socket_errors']} socket errors, "
            f"{x[e]['non_2xx']} non-2xx" for x in rounds for e in ENDPOINTS
            if x[e]["socket_errors"] or x[e]["non_2xx"]]
 
+    busy = [f"round {x['round']} {e}: other processes used "
+            f"{x[e]['cpu']['other_cores']:.2f} cores" for x in rounds for e in ENDPOINTS
+            if x[e]["cpu"]["other_cores"] > BUSY_WARN]
+    if busy and args.nice:
+        print(f"\nnote: other processes used > {BUSY_WARN} cores during some runs; with "
+              f"--nice {args.nice} they mostly got CPU this benchmark left idle (see "
+              "server_runq_wait_ms_per_s in the JSON):\n  " + "\n  ".join(busy))
+        busy = []
+    elif busy:
+        print(f"\nWARNING: the machine was not idle (> {BUSY_WARN} cores of other load); "
+              "these runs are not comparable (try --nice -15 as root):\n  "
+              + "\n  ".join(busy), file=sys.stderr)
+
     OUT.mkdir(exist_ok=True)
     stamp = dt.datetime.now().astimezone()
     path = OUT / f"bench_http-{stamp:%Y%m%dT%H%M%S}-c{args.connections}.json"
     path.write_text(json.dumps({
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]),
         "date": stamp.isoformat(timespec="seconds"),
         "settings": {**vars(args), "threads": 1, "workers": WORKERS,
                      "server": "gunicorn sync", "lua": LUA.name},
+        "code": code,
         "machine": _machine(wrk),
         "rounds": rounds,
         "median": summary,
         "target_ratio": TARGET_RATIO,
         "ok": not bad,
         "failures": bad,
+        "contended_runs": busy,
         "markdown": table,
     }, indent=2, ensure_ascii=False) + "\n")
     print(f"\nraw numbers: {path.relative_to(ROOT)}")
@@ -157,6 +207,8 @@ def main() -> int:
         print("FAILED: wrk saw errors:\n  " + "\n  ".join(bad), file=sys.stderr)
         return 1
     met = "met" if summary["ratio"] >= TARGET_RATIO else "NOT met"
+    if busy:
+        met += "; but the machine was busy, so this says little"
     print(f"median ratio nearest/healthz {summary['ratio']:.2f} "
           f"(target >= {TARGET_RATIO}: {met})")
     return 0
@@ -198,11 +250,31 @@ def _check_nearest(base: str) -> None:
         raise SystemExit(f"/api/v1/nearest returned {len(body.get('features', ()))} features")
 
 
+def _session(nice: int) -> dict:
+    """Popen arguments: a new session (so gunicorn can be stopped as a group), and with
+    ``nice`` that session's scheduler autogroup and the process get that nice level. With
+    autogroups (Linux's default) a plain ``nice`` only ranks processes within one session,
+    not against other sessions' jobs."""
+    if not nice:
+        return {"start_new_session": True}
+
+    def prio():
+        os.setsid()
+        try:
+            Path("/proc/self/autogroup").write_text(str(nice))
+        except OSError:
+            pass
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+    return {"preexec_fn": prio}
+
+
 def _wrk(wrk: str, base: str, endpoint: str, duration: int, connections: int,
-         seed: int) -> dict:
-    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LUA),
-           base, "--", endpoint, str(seed)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+         seed: int, nice: int = 0) -> dict:
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+           "-s", str(LUA), base, "--", endpoint, str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
+                          **_session(nice))
     if proc.returncode != 0:
         raise SystemExit(f"wrk failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     line = next((x for x in proc.stdout.splitlines() if x.startswith("WRKJSON ")), None)
@@ -228,6 +300,104 @@ def _wrk(wrk: str, base: str, endpoint: str, duration: int, connections: int,
     }
 
 
+def _cpu_sample(master: int) -> dict:
+    """Busy and steal CPU seconds of the whole machine, and of our own processes."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    ours = 0
+    pids = [master]
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    wait_ns = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            wait_ns += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+        except (OSError, IndexError):
+            continue
+        ours += int(stat[11]) + int(stat[12])  # utime, stime
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once waited for
+    return {
+        "t": time.monotonic(),
+        "busy_s": (user + nice + system + irq + softirq) / TICK,
+        "steal_s": steal / TICK,
+        "server_s": ours / TICK,
+        "server_runq_wait_s": wait_ns / 1e9,  # runnable but waiting for a CPU
+        "client_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+    }
+
+
+def _wait_idle(limit: float, master: int) -> float | None:
+    """Wait (up to ``limit`` s) for a 1-s window with little other load; the wait, or None."""
+    if limit <= 0:
+        return 0.0
+    t0 = time.monotonic()
+    while True:
+        a = _cpu_sample(master)
+        time.sleep(1.0)
+        if _cpu_delta(a, _cpu_sample(master))["other_cores"] < BUSY_WARN:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            return None
+
+
+def prepare_code(ref: str | None, tmp: Path, env: dict) -> tuple[Path, dict]:
+    """The folder to run from, and which code it serves. With ``ref``, that commit's
+    locator/, templates/ and geodata/ are extracted under ``tmp`` and put first on
+    PYTHONPATH (in ``env``), ahead of the editable install of the working tree."""
+    cwd = tmp
+    code = _code_state(ref)
+    if ref:
+        cwd = tmp / "src"
+        cwd.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", code["commit"],
+                                  "locator", "templates", "geodata"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(cwd)], input=archive, check=True)
+        env["PYTHONPATH"] = str(cwd)
+    code["serving"] = subprocess.run(
+        [sys.executable, "-c", "import locator; print(locator.__file__)"],
+        env=env, cwd=cwd, capture_output=True, text=True).stdout.strip()
+    return cwd, code
+
+
+def _code_state(ref: str | None) -> dict:
+    def git(*a: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True,
+                              text=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD")
+    if ref:
+        commit = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+        if not commit:
+            raise SystemExit(f"not a git commit: {ref}")
+        return {"source": f"git {ref} = {commit[:12]}", "commit": commit, "head": head}
+    diff = subprocess.run(["git", "-C", str(ROOT), "diff", "HEAD", "--", "locator",
+                           "templates"], capture_output=True).stdout
+    untracked = git("ls-files", "--others", "--exclude-standard", "locator", "templates")
+    dirty = bool(diff or untracked)
+    return {"source": f"working tree on {head[:12]}" + (" (uncommitted changes)" if dirty
+                                                        else ""),
+            "commit": None, "head": head, "dirty": dirty,
+            "diff_sha1": hashlib.sha1(diff + untracked.encode()).hexdigest() if dirty else None,
+            "untracked": untracked.split() if untracked else []}
+
+
+def _cpu_delta(a: dict, b: dict) -> dict:
+    wall = b["t"] - a["t"]
+    d = {k: b[k] - a[k] for k in ("busy_s", "steal_s", "server_s", "client_s",
+                                   "server_runq_wait_s")}
+    other = max(0.0, d["busy_s"] - d["server_s"] - d["client_s"])
+    return {"wall_s": wall, **d, "server_cores": d["server_s"] / wall,
+            "client_cores": d["client_s"] / wall, "other_cores": other / wall,
+            "steal_cores": d["steal_s"] / wall,
+            "server_runq_wait_ms_per_s": d["server_runq_wait_s"] * 1000 / wall}
+
+
 def _stop(server: subprocess.Popen | None) -> None:
     """SIGTERM to the gunicorn master (graceful), SIGKILL to its process group if stuck."""
     if server is None or server.poll() is not None:
@@ -250,14 +420,20 @@ def _summary(rounds: list[dict]) -> dict:
             out[f"{e}_{key}"] = med(x[e][key] for x in rounds)
         out[f"{e}_socket_errors"] = sum(x[e]["socket_errors"] for x in rounds)
         out[f"{e}_non_2xx"] = sum(x[e]["non_2xx"] for x in rounds)
+        out[f"{e}_server_cpu_us_per_request"] = med(
+            x[e]["cpu"]["server_s"] / x[e]["requests"] * 1e6 for x in rounds)
+    out["other_cores_max"] = max(x[e]["cpu"]["other_cores"] for x in rounds for e in ENDPOINTS)
     return out
 
 
-def _table(rounds: list[dict], s: dict, args) -> str:
-    head = (f"{args.connections} connection(s), {args.duration} s per run\n\n"
+def _table(rounds: list[dict], s: dict, args, code: dict) -> str:
+    head = (f"{args.connections} connection(s), {args.duration} s per run, "
+            + (f"nice {args.nice}, " if args.nice else "") +
+            f"code: {code['source']}\n\n"
             "| round (order) | healthz req/s | nearest req/s | ratio nearest/healthz "
-            "| healthz p50 / p99 (ms) | nearest p50 / p99 (ms) | non-2xx / socket errors |\n"
-            "|---|---:|---:|---:|---:|---:|---:|")
+            "| healthz p50 / p99 (ms) | nearest p50 / p99 (ms) | non-2xx / socket errors "
+            "| other load (cores, h / n) |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|")
     rows = [head]
     for x in rounds:
         h, n = x["healthz"], x["nearest"]
@@ -265,14 +441,19 @@ def _table(rounds: list[dict], s: dict, args) -> str:
         rows.append(
             f"| {x['round']} ({first}) | {h['rps']:,.0f} | {n['rps']:,.0f} | {x['ratio']:.2f} "
             f"| {h['p50_ms']:.2f} / {h['p99_ms']:.2f} | {n['p50_ms']:.2f} / {n['p99_ms']:.2f} "
-            f"| {h['non_2xx'] + n['non_2xx']} / {h['socket_errors'] + n['socket_errors']} |")
+            f"| {h['non_2xx'] + n['non_2xx']} / {h['socket_errors'] + n['socket_errors']} "
+            f"| {h['cpu']['other_cores']:.2f} / {n['cpu']['other_cores']:.2f} |")
     err = (s["healthz_non_2xx"] + s["nearest_non_2xx"],
            s["healthz_socket_errors"] + s["nearest_socket_errors"])
     rows.append(
         f"| **median** | **{s['healthz_rps']:,.0f}** | **{s['nearest_rps']:,.0f}** "
         f"| **{s['ratio']:.2f}** [{s['ratio_min']:.2f}–{s['ratio_max']:.2f}] "
         f"| {s['healthz_p50_ms']:.2f} / {s['healthz_p99_ms']:.2f} "
-        f"| {s['nearest_p50_ms']:.2f} / {s['nearest_p99_ms']:.2f} | {err[0]} / {err[1]} (total) |")
+        f"| {s['nearest_p50_ms']:.2f} / {s['nearest_p99_ms']:.2f} | {err[0]} / {err[1]} (total) "
+        f"| max {s['other_cores_max']:.2f} |")
+    rows.append(f"\nCPU of gunicorn + workers per request (median): healthz "
+                f"{s['healthz_server_cpu_us_per_request']:.0f} µs, nearest "
+                f"{s['nearest_server_cpu_us_per_request']:.0f} µs.")
     return "\n".join(rows)
 
 
@@ -292,10 +473,6 @@ def _machine(wrk: str) -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "locator"],
-                           capture_output=True, text=True).stdout.strip()
     return {
         "cpu_model": cpu,
         "cpu_count": os.cpu_count(),
@@ -305,8 +482,6 @@ def _machine(wrk: str) -> dict:
         "python": platform.python_version(),
         "packages": versions,
         "wrk": wrk_version.splitlines()[0] if wrk_version else None,
-        "git_commit": commit or None,
-        "locator_dirty": bool(dirty),
     }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from locator.errors import LocatorError
+from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web.state import get_state
 
 
@@ -26,6 +29,10 @@ def init_command():
         click.echo(f"已载入示例数据（虚构）{n} 个站点 loaded {n} synthetic demo sites")
     else:
         click.echo(f"现有站点 {count} 个 existing sites: {count}")
+    # Build the coverage demand grid once and keep it in instance/cache, so that the first
+    # /api/v1/coverage request of every worker reads it back instead of spending ~3 s.
+    cells = len(state.coverage().grid)
+    click.echo(f"覆盖分析网格已就绪 coverage grid ready: {cells} H3 cells")
 
 
 @click.group("geodata")
@@ -62,6 +69,131 @@ def demo_generate(output: Path | None):
     output = output or get_state().geodata_dir / "demo_sites.geojson"
     summary = write_demo(output)
     click.echo(f"wrote {output}: {summary}")
+
+
+@click.group("users")
+def users_group():
+    """Staff accounts (there is no open sign-up)."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "district"]), required=True)
+@click.option("--district", "district_code", default=None,
+              help="District code for a district account, e.g. 130100.")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def users_create(username: str, role: str, district_code: str | None, password: str):
+    """Create a staff account."""
+    from locator.data.accounts import create_user
+
+    state = get_state()
+    try:
+        create_user(state.store, username, password, role, district_code,
+                    state.district_codes())
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    where = f" {district_code}" if district_code else ""
+    click.echo(f"已创建账号 created {username} ({role}{where})")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list():
+    """List the staff accounts."""
+    from locator.data.accounts import list_users
+
+    for u in list_users(get_state().store):
+        click.echo(f"{u.username}\t{u.role}\t{u.district_code or '-'}\t"
+                   f"{'active' if u.active else 'disabled'}")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def users_disable(username: str):
+    """Disable an account and end its sessions at once."""
+    from locator.data.accounts import set_active
+
+    try:
+        set_active(get_state().store, username, False)
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    click.echo(f"已停用 disabled {username}")
+
+
+@users_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def users_enable(username: str):
+    """Enable a disabled account."""
+    from locator.data.accounts import set_active
+
+    try:
+        set_active(get_state().store, username, True)
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    click.echo(f"已启用 enabled {username}")
+
+
+@click.group("export")
+def export_group():
+    """Files for managers: coverage maps and figures, station lists."""
+
+
+def _progress(length: int, label: str):
+    return click.progressbar(length=length, label=label, file=sys.stderr,
+                             show_eta=False)
+
+
+@export_group.command("coverage")
+@click.option("--district", default=None, metavar="CODE",
+              help="Union district code (e.g. 130100) or name (石家庄市); default: the province.")
+@click.option("--radius-m", type=click.IntRange(100, 5000), default=1000, show_default=True,
+              help="Service radius in geodesic metres (1000 = the ACFTU target).")
+@click.option("--format", "fmt", type=click.Choice(COVERAGE_FORMATS), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV population grid (columns h3 or lon,lat; and weight) "
+                                 "instead of the census proxy.")
+@with_appcontext
+def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path,
+                            population: Path | None):
+    """Coverage of the province or a district: map, report or figures."""
+    from locator import exports
+
+    engine = get_state().coverage()
+    names = {name: code for code, name in engine.regions.district_names().items()}
+    district = names.get(district, district)
+    try:
+        if population is not None:
+            engine, dropped = exports.with_population_csv(engine, population)
+            click.echo(f"population grid: {dropped:g} persons outside Hebei not counted",
+                       err=True)
+        with _progress(exports.coverage_steps(fmt), f"导出 {fmt}") as bar:
+            layers = exports.export_coverage(engine, output, fmt, radius_m=radius_m,
+                                             district=district,
+                                             progress=lambda _label: bar.update(1))
+    except LocatorError as e:
+        raise click.ClickException(e.message) from e
+    r = layers.report
+    click.echo(f"wrote {output}: {r['name']} R={radius_m} m, stations {r['stations']}, "
+               f"share_area {r['share_area']}, share_demand {r['share_demand']} (demand: "
+               "coarse census proxy)")
+
+
+@export_group.command("stations")
+@click.option("--format", "fmt", type=click.Choice(STATION_FORMATS), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_stations_command(fmt: str, output: Path):
+    """Every site that is not removed, as CSV, XLSX, GeoJSON, GeoPackage or KML."""
+    from locator import exports
+
+    sites = get_state().snapshot().sites
+    with _progress(2, f"导出 {fmt}") as bar:
+        n = exports.export_stations(sites, output, fmt, progress=lambda _label: bar.update(1))
+    click.echo(f"wrote {output}: {n} sites")
 
 
 class _ImportGroup(click.Group):
@@ -212,7 +344,8 @@ def _safe_url(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, geodata_group, demo_group, import_group):
+    for command in (init_command, geodata_group, demo_group, users_group, export_group,
+                    import_group):
         app.cli.add_command(command)
 
 

@@ -8,9 +8,76 @@ jQuery, Bootstrap and Font Awesome are dropped: nothing on our maps uses them.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import folium
+from folium.template import Template
+
+from locator.errors import LocatorError
+
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+TIANDITU_WMTS = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={key}"
+)
+
+
+class ConfigError(LocatorError):
+    status = 500
+    code = "configuration_error"
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    url: str
+    attribution: str
+    subdomains: str = "abc"
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """Tile layers drawn bottom-up, and the datum their pixels are in."""
+
+    name: str
+    layers: tuple[TileLayer, ...]
+    datum: str  # "wgs84" or "gcj02": overlays are shifted into this datum before drawing
+
+
+def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
+            tile_datum: str = "wgs84", attribution: str = "") -> Basemap:
+    """The basemap a setting names (DESIGN.md §3).
+
+    ``osm`` and ``tianditu`` tiles are WGS-84 (Tianditu's CGCS2000 is within centimetres
+    of it); ``gaode`` tiles are GCJ-02, so every overlay must be shifted by the caller.
+    """
+    if name == "osm":
+        return Basemap(name, (TileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                                        OSM_ATTRIBUTION, "abc"),), "wgs84")
+    if name == "tianditu":
+        if not tianditu_key:
+            raise ConfigError("BASEMAP=tianditu 需要设置 LOCATOR_TIANDITU_KEY（天地图开发者密钥）。")
+        credit = '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> 国家地理信息公共服务平台'
+        return Basemap(name, tuple(
+            TileLayer(TIANDITU_WMTS.replace("{layer}", layer).replace("{key}", tianditu_key),
+                      credit, "01234567") for layer in ("vec", "cva")), "wgs84")
+    if name == "gaode":
+        return Basemap(name, (TileLayer(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+            "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", "1234"),), "gcj02")
+    if name == "custom":
+        if not tile_url:
+            raise ConfigError("BASEMAP=custom 需要设置 LOCATOR_TILE_URL（瓦片地址模板）。")
+        if tile_datum not in ("wgs84", "gcj02"):
+            raise ConfigError("LOCATOR_TILE_DATUM 只能是 wgs84 或 gcj02。")
+        from urllib.parse import urlsplit
+
+        credit = attribution or html.escape(urlsplit(tile_url).netloc or "map tiles")
+        return Basemap(name, (TileLayer(tile_url, credit, "abc"),), tile_datum)
+    raise ConfigError(f"不认识的 LOCATOR_BASEMAP={name!r}：可选 osm、tianditu、gaode、custom。")
 
 # Hebei's extent (WGS-84 lon/lat): the first view shows the whole province.
 HEBEI_BOUNDS_LONLAT = ((113.45, 36.05), (119.85, 42.62))
@@ -31,31 +98,60 @@ class MapShell:
     script: str
 
 
-def build_shell(*, tile_url: str, attribution: str, leaflet_js: str,
-                leaflet_css: str) -> MapShell:
+class _Es5Map(folium.Map):
+    """folium.Map whose script is plain ES5: folium writes the map options with object
+    spread (``...{}``, ES2018), which old Android WebViews cannot parse."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                #{{ this.get_name() }} { position: relative; width: 100%; height: 100%; }
+                .leaflet-container { font-size: {{ this.font_size }}; }
+            </style>
+            <script>
+                L_NO_TOUCH = {{ this.global_switches.no_touch | tojson }};
+                L_DISABLE_3D = {{ this.global_switches.disable_3d | tojson }};
+            </script>
+        {% endmacro %}
+
+        {% macro html(this, kwargs) %}
+            <div class="folium-map" id={{ this.get_name() | tojson }}></div>
+        {% endmacro %}
+
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map({{ this.get_name() | tojson }}, L.Util.extend(
+                {center: {{ this.location | tojson }}, crs: L.CRS.{{ this.crs }}},
+                {{ this.options | tojavascript }}));
+        {% endmacro %}
+        """)
+
+
+def build_shell(*, base: Basemap, leaflet_js: str, leaflet_css: str) -> MapShell:
     """Render the base map once: tiles, canvas renderer, scale bar, Hebei in view.
 
     Parameters
     ----------
-    tile_url, attribution : str
-        Tile URL template (WGS-84 / Web Mercator tiles) and its attribution HTML.
+    base : Basemap
+        Tile layers and their datum (see :func:`basemap`).
     leaflet_js, leaflet_css : str
         Same-origin URLs of Leaflet's files.
     """
     (w, s), (e, n) = HEBEI_BOUNDS_LONLAT
-    m = folium.Map(
+    m = _Es5Map(
         location=latlon((w + e) / 2, (s + n) / 2),
         zoom_start=7,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
         max_zoom=18,
         min_zoom=5,
     )
     # Instance attributes shadow folium's shared class lists (never mutate those).
     m.default_js = [("leaflet", leaflet_js)]
     m.default_css = [("leaflet_css", leaflet_css)]
-    folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=18, name="basemap").add_to(m)
+    for i, layer in enumerate(base.layers):
+        folium.TileLayer(tiles=layer.url, attr=layer.attribution, max_zoom=18,
+                         subdomains=layer.subdomains, name=f"basemap{i}",
+                         control=False).add_to(m)
     m.fit_bounds([latlon(w, s), latlon(e, n)])
     root = m.get_root()
     root.render()

@@ -49,11 +49,6 @@ class Setting:
     parse: Callable[[Any], Any] = _str
 
 
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = (
-    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-)
-
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL", "",
@@ -64,6 +59,12 @@ SETTINGS: tuple[Setting, ...] = (
         "SECRET_KEY", "",
         "Key that signs sessions and forms. Empty: a random key made once and kept in "
         "`instance/secret_key`.",
+    ),
+    Setting(
+        "SECURE_COOKIES", False,
+        "Set to `1` when the app is served over https (production): staff session cookies "
+        "then travel only over https. Cookies are always HttpOnly and SameSite=Lax.",
+        _bool,
     ),
     Setting(
         "INSTANCE_PATH", "",
@@ -82,11 +83,22 @@ SETTINGS: tuple[Setting, ...] = (
         "repository's `geodata/`.",
     ),
     Setting(
-        "TILE_URL", OSM_TILES,
-        "Map tile URL template (WGS-84 tiles). The only request the map page makes to "
-        "another origin.",
+        "BASEMAP", "osm",
+        "Basemap: `osm` (OpenStreetMap, WGS-84), `tianditu` (天地图, needs `TIANDITU_KEY`), "
+        "`gaode` (高德, GCJ-02: every overlay and the you-are-here dot are shifted to match) "
+        "or `custom` (`TILE_URL` with `TILE_DATUM`).",
     ),
-    Setting("TILE_ATTRIBUTION", OSM_ATTRIBUTION, "Attribution (HTML) shown for the tiles."),
+    Setting("TIANDITU_KEY", "", "Your 天地图 developer key (`tk`), for `BASEMAP=tianditu`."),
+    Setting(
+        "TILE_URL", "",
+        "Tile URL template for `BASEMAP=custom`, e.g. `https://tiles.example/{z}/{x}/{y}.png`. "
+        "Map tiles are the only requests the pages make to another origin.",
+    ),
+    Setting("TILE_DATUM", "wgs84", "Datum of the custom tiles: `wgs84` or `gcj02`."),
+    Setting(
+        "TILE_ATTRIBUTION", "",
+        "Attribution (HTML) for custom tiles. The built-in basemaps bring their own.",
+    ),
     Setting(
         "IMPORT_MAX_BYTES", 20 * 1024 * 1024,
         "Largest station file accepted for import, in bytes; a larger one is refused before "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from locator import create_app
@@ -26,6 +29,26 @@ def demo_app(tmp_path_factory):
 @pytest.fixture()
 def client(demo_app):
     return demo_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """A database file loaded with the demo once, to copy for tests that write."""
+    app = _app(tmp_path_factory.mktemp("demo-db"))
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    app.extensions["locator"].store.dispose()  # checkpoints the WAL into the file
+    return Path(app.instance_path) / "locator.sqlite3"
+
+
+@pytest.fixture()
+def fresh_demo_app(tmp_path, demo_db):
+    """A writable app over its own copy of the demo database."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(demo_db, instance / "locator.sqlite3")
+    app = _app(instance)
+    yield app
+    app.extensions["locator"].store.dispose()
 
 
 @pytest.fixture()

@@ -54,6 +54,18 @@ class UTCDateTime(TypeDecorator):
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
+# Chinese labels (DESIGN.md §5) and an icon per service, in vocabulary order.
+SERVICE_LABELS = {
+    "drinking_water": ("饮水", "💧"), "hot_water": ("热水", "♨️"), "heating": ("供暖", "🔥"),
+    "air_conditioning": ("空调", "❄️"), "rest_area": ("休息", "🪑"), "toilet": ("卫生间", "🚻"),
+    "phone_charging": ("手机充电", "🔌"), "ebike_charging": ("电动车充电", "🛵"),
+    "microwave": ("微波炉", "🍲"), "first_aid_kit": ("急救药箱", "🩹"), "aed": ("AED", "❤️"),
+    "wifi": ("无线网络", "📶"), "repair_tools": ("维修工具", "🔧"), "reading": ("阅读", "📖"),
+    "nursing_room": ("哺乳间", "🤱"), "fridge": ("冰箱", "🧊"), "changing_table": ("尿布台", "🚼"),
+    "lockable_door": ("可锁门", "🔒"),
+}
+assert tuple(SERVICE_LABELS) == SERVICES
+
 
 class Base(DeclarativeBase):
     pass
@@ -105,6 +117,55 @@ class Station(Versioned, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
     synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+REPORT_CATEGORIES = ("closed_when_open", "wrong_place", "missing_service", "other")
+REPORT_STATUSES = ("new", "in_progress", "resolved")
+
+
+class ProblemReport(Base):
+    """A "信息有误？" report from the public station page, queued for the district's staff.
+
+    Nothing about the reporter is stored: no IP address, no account, no location.
+    """
+
+    __tablename__ = "problem_reports"
+    __table_args__ = (Index("ix_problem_reports_district_status", "district_code", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("stations.id", ondelete="CASCADE"), nullable=False)
+    district_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    category: Mapped[str] = mapped_column(String(24), nullable=False)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="new")
+    resolution_note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+ROLES = ("admin", "district")
+
+
+class User(Base):
+    """A staff account (see locator/data/accounts.py)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def can_see(self, district_code: str) -> bool:
+        return self.role == "admin" or self.district_code == district_code
 
 
 class IdCounter(Base):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ class SitesSnapshot:
     version: int
     sites: pd.DataFrame
 
-    @property
+    @cached_property
     def synthetic(self) -> bool:
         return bool(self.sites["synthetic"].any()) if len(self.sites) else False
 
@@ -44,6 +45,14 @@ class SitesSnapshot:
     def compact_json(self) -> bytes:
         """The map payload of this snapshot, serialised once."""
         return compact_sites_json(self)
+
+    @cached_property
+    def search_rows(self) -> list[list[str]]:
+        """Per site, in :attr:`sites` order: ``[address, pinyin initials of the name]`` —
+        what the offline search box needs beyond the map payload (loaded on first use)."""
+        return [[address, initials(name)]
+                for name, address in zip(self.sites["name"], self.sites["address"],
+                                         strict=True)]
 
     @cached_property
     def index(self):
@@ -57,6 +66,14 @@ class SitesSnapshot:
         """Per site (rows of :attr:`sites`), its GeoJSON Feature as JSON text *without* the
         two closing braces, so a response can append members such as ``distance_m``."""
         return [_feature_head(row) for row in self.sites.itertuples(index=False)]
+
+    def navigation_json(self, pos: int) -> str:
+        """The navigation-app links of one site as JSON text (see geo/navigation.py)."""
+        from locator.geo.navigation import navigation_links
+
+        row = self.sites.iloc[pos]
+        return json.dumps(navigation_links(row["lon"], row["lat"], row["name"], row["address"]),
+                          ensure_ascii=False, separators=(",", ":"))
 
     @cached_property
     def position_of(self) -> dict[str, int]:
@@ -106,6 +123,46 @@ def _feature_head(row) -> str:
     return text[:-2]
 
 
+def _first_letter(reading: str) -> str:
+    letter = unicodedata.normalize("NFKD", reading)[:1].lower()
+    return letter if letter.isascii() and letter.isalpha() else ""
+
+
+@lru_cache(maxsize=1)
+def _initial_tables() -> tuple[dict[str, str], dict[str, str]]:
+    """Character -> initial of its most common reading, and two-character word ->
+    initials (pypinyin's tables), so that 银行 gives "yh" and 长安 "ca"."""
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    chars = {chr(code): _first_letter(r.split(",")[0]) for code, r in pinyin_dict.items()}
+    words = {w: "".join(_first_letter(r[0]) for r in readings)
+             for w, readings in phrases_dict.items() if len(w) == 2}
+    return chars, words
+
+
+def initials(text: str) -> str:
+    """Pinyin initials of the Chinese characters in ``text``, for offline search.
+
+    Two-character words come first (greedy), then single characters: fast enough for
+    thousands of names, and right for the common heteronyms.
+
+    >>> initials("石家庄长安区建设银行")
+    'sjzcaqjsyh'
+    """
+    chars, words = _initial_tables()
+    out, i = [], 0
+    while i < len(text):
+        pair = words.get(text[i:i + 2])
+        if pair is not None and len(pair) == 2:
+            out.append(pair)
+            i += 2
+        else:
+            out.append(chars.get(text[i], ""))
+            i += 1
+    return "".join(out)
+
+
 def load_snapshot(store: Store) -> SitesSnapshot:
     """Read the version and the sites in one transaction, so they agree."""
     columns = [c for c in Station.__table__.columns]
@@ -129,8 +186,7 @@ def compact_sites_json(snapshot: SitesSnapshot) -> bytes:
     rows = [
         [round(lon, 5), round(lat, 5), kind_index[kind], sid, name, status]
         for lon, lat, kind, sid, name, status in zip(
-            s["lon"], s["lat"], s["kind"], s["id"], s["name"], s["status"], strict=True
-        )
+            s["lon"], s["lat"], s["kind"], s["id"], s["name"], s["status"], strict=True)
     ]
     payload = {
         "version": snapshot.version,

@@ -135,13 +135,14 @@ class SiteIndex:
     def __len__(self) -> int:
         return len(self.sites)
 
-    def _mask(self, kind, services, include_closed, open_at) -> tuple[np.ndarray, int]:
+    def _mask(self, kind, services, include_closed, open_at,
+              all_day=False) -> tuple[np.ndarray, int]:
         """The filter as a boolean array over the sites, and its count; cached per filter
         (and per minute for ``open_at``), so a query does no O(n) work once warm."""
         minute = None
         if open_at is not None:
             minute = open_at.astimezone(hours.TZ).replace(second=0, microsecond=0)
-        key = (kind, tuple(sorted(services)), include_closed, minute)
+        key = (kind, tuple(sorted(services)), include_closed, minute, all_day)
         hit = self._masks.get(key)
         if hit is not None:
             return hit
@@ -151,6 +152,8 @@ class SiteIndex:
         if services:
             need = service_mask(services)
             mask &= (self.services & need) == need
+        if all_day and len(self):
+            mask &= (self._hour_texts == "24/7")[self._hour_code]
         if minute is not None and len(self):
             open_codes = np.array([st is True for st in self.open_states(minute)], dtype=bool)
             mask &= open_codes[self._hour_code]
@@ -162,7 +165,7 @@ class SiteIndex:
     def nearest(self, lon: float, lat: float, *, k: int = 5, kind: str | None = None,
                 services=(), open_at: dt.datetime | None = None,
                 max_distance_m: float | None = None,
-                include_closed: bool = False) -> NearestResult:
+                include_closed: bool = False, all_day: bool = False) -> NearestResult:
         """The ``k`` nearest matching sites to a WGS-84 point, exact on the ellipsoid.
 
         Parameters
@@ -181,6 +184,8 @@ class SiteIndex:
             matches beyond it are returned with ``beyond_range=True``.
         include_closed : bool
             Also consider temporarily closed sites (removed ones never appear).
+        all_day : bool
+            Only sites open around the clock (``opening_hours`` of ``24/7``).
 
         Returns
         -------
@@ -188,7 +193,7 @@ class SiteIndex:
         """
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be within 1..{MAX_K}")
-        mask, total = self._mask(kind, services, include_closed, open_at)
+        mask, total = self._mask(kind, services, include_closed, open_at, all_day)
         positions, dist = self._knn(lon, lat, min(k, total), mask, total)
         beyond = False
         if max_distance_m is not None and len(positions):

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request, url_for
 from locator.data.models import KINDS, SERVICES
 from locator.errors import NotFound
 from locator.geo import datum, hours
+from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.index import MAX_K
 from locator.web import openapi
 from locator.web import params as p
@@ -18,8 +19,9 @@ from locator.web.state import get_state
 bp = Blueprint("api", __name__)
 
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
-                  "include_closed")
+                  "include_closed", "all_day", "nav")
 STATIONS_PARAMS = ("bbox", "district", "kind", "limit", "offset")
+COVERAGE_PARAMS = ("district", "radius_m")
 MAX_LIMIT = 1000
 
 
@@ -55,8 +57,8 @@ def healthz():
 @bp.get("/api/v1/nearest")
 def nearest():
     """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document."""
-    a = request.args
-    p.reject_unknown(a, NEAREST_PARAMS)
+    p.reject_unknown(request.args, NEAREST_PARAMS)
+    a = request.args.to_dict()  # one plain dict: absent parameters cost no exception
     lat = p.number(a, "lat", low=-90, high=90, required=True)
     lon = p.number(a, "lon", low=-180, high=180, required=True)
     k = p.integer(a, "k", low=1, high=MAX_K, default=5)
@@ -66,16 +68,19 @@ def nearest():
     max_km = p.number(a, "max_km", low=0, high=1000)
     source = p.choice(a, "datum", datum.DATUMS, default="wgs84")
     include_closed = p.boolean(a, "include_closed")
+    all_day = p.boolean(a, "all_day")
+    nav = p.boolean(a, "nav")
     wlon, wlat = datum.to_wgs84(lon, lat, source)
     snap = get_state().snapshot()
     at = now()
     res = snap.index.nearest(
         wlon, wlat, k=k, kind=kind, services=services, open_at=at if open_now else None,
         max_distance_m=None if max_km is None else max_km * 1000.0,
-        include_closed=include_closed)
+        include_closed=include_closed, all_day=all_day)
     heads = snap.feature_heads
     features = ",".join(
-        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}}}'
+        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}'
+        + (f',"nav":{snap.navigation_json(pos)}}}' if nav else "}")
         for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
     query = openapi.dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
                            "k": k, "max_km": max_km, "at": at.isoformat(timespec="seconds")})
@@ -89,8 +94,8 @@ def nearest():
 @bp.get("/api/v1/stations")
 def stations():
     """Sites that are not removed, filtered by bbox, district and kind, one page at a time."""
-    a = request.args
-    p.reject_unknown(a, STATIONS_PARAMS)
+    p.reject_unknown(request.args, STATIONS_PARAMS)
+    a = request.args.to_dict()
     box = p.bbox(a)
     district = p.choice(a, "district", get_state().district_codes())
     kind = p.choice(a, "kind", KINDS)
@@ -103,7 +108,7 @@ def stations():
     features = ",".join(heads[i] + "}}" for i in page)
     links = ""
     if offset + limit < len(positions):
-        nxt = url_for("api.stations", **{**a.to_dict(), "offset": offset + limit},
+        nxt = url_for("api.stations", **{**a, "offset": offset + limit},
                       _external=False)
         links = openapi.dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
     body = (f'{{"type":"FeatureCollection","numberMatched":{len(positions)},'
@@ -145,6 +150,20 @@ def districts():
         })
     body = openapi.dumps({"districts": items, "data_version": snap.version})
     return _json(body, cache="public, max-age=300", etag=f"d{snap.version}")
+
+
+@bp.get("/api/v1/coverage")
+def coverage():
+    """Coverage of the province or one district by active stations at a service radius."""
+    a = request.args
+    p.reject_unknown(a, COVERAGE_PARAMS)
+    district = p.choice(a, "district", get_state().district_codes())
+    radius_m = int(p.choice(a, "radius_m", [str(r) for r in RADII_M],
+                            default=str(DEFAULT_RADIUS_M)))
+    engine = get_state().coverage()
+    body = openapi.dumps(engine.report(radius_m, district))
+    tag = f"c{engine.version}-{district or 'all'}-{radius_m}"
+    return _json(body, cache="public, max-age=60", etag=tag)
 
 
 @bp.get("/api/v1/openapi.json")

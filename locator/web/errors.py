@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from locator.errors import LocatorError
 
-_HTTP_MESSAGES = {
+HTTP_MESSAGES = {
     400: ("bad_request", "请求有误。"),
     404: ("not_found", "没有找到这个页面或站点。"),
     405: ("method_not_allowed", "不支持这种请求方式。"),
@@ -35,11 +35,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         status = e.code or 500
-        code, message = _HTTP_MESSAGES.get(status, ("http_error", e.description or "请求有误。"))
+        code, message = HTTP_MESSAGES.get(status, ("http_error", e.description or "请求有误。"))
         return _respond(status, code, message)
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
         app.logger.exception("unhandled error")
-        code, message = _HTTP_MESSAGES[500]
+        code, message = HTTP_MESSAGES[500]
         return _respond(500, code, message)

@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 
 from locator.data.models import KINDS, SERVICES, STATUSES
+from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.datum import DATUMS
 from locator.geo.index import MAX_K
 
@@ -73,6 +74,60 @@ def document(district_codes: tuple[str, ...]) -> dict:
         "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
     }
     geojson = "application/geo+json"
+    share = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+    figures = {
+        "stations": {"type": "integer", "minimum": 0,
+                     "description": "active stations located in the area"},
+        "population": {"type": "integer", "minimum": 0,
+                       "description": "residents (2020 census; coarse proxy below district "
+                                      "level)"},
+        "stations_per_10k": {"type": "number", "minimum": 0, "nullable": True,
+                             "description": "active stations per 10,000 residents"},
+        "area_km2": {"type": "number", "minimum": 0},
+        "covered_km2": {"type": "number", "minimum": 0,
+                        "description": "area within radius_m (geodesic) of an active station"},
+        "share_area": {**share, "description": "covered_km2 / area_km2"},
+        "population_covered": {"type": "integer", "minimum": 0},
+        "share_demand": {**share, "description": "population-weighted share of H3 cells "
+                                                 "whose centre is within radius_m"},
+    }
+    figure_keys = list(figures)
+
+    def area_row(level):
+        return {"type": "object", "required": [f"{level}_code", f"{level}_name", *figure_keys],
+                "properties": {f"{level}_code": {"type": "string"},
+                               f"{level}_name": {"type": "string"}, **figures}}
+
+    coverage_schema = {
+        "type": "object",
+        "required": ["district_code", "name", "radius_m", *figure_keys, "counties", "gaps",
+                     "demand", "data_version", "synthetic"],
+        "properties": {
+            "district_code": {"type": "string", "nullable": True,
+                              "description": "null: the whole province"},
+            "name": {"type": "string"},
+            "radius_m": {"type": "integer", "enum": list(RADII_M)},
+            **figures,
+            "districts": {"type": "array", "items": area_row("district"),
+                          "description": "per union district (province only)"},
+            "counties": {"type": "array", "items": area_row("county")},
+            "gaps": {"type": "array", "items": {
+                "type": "object",
+                "required": ["rank", "cell", "lon", "lat", "unmet_demand"],
+                "properties": {
+                    "rank": {"type": "integer", "minimum": 1},
+                    "cell": {"type": "string", "description": "H3 index, resolution 6"},
+                    "lon": {"type": "number"}, "lat": {"type": "number"},
+                    "district_code": {"type": "string"}, "county_code": {"type": "string"},
+                    "unmet_demand": {"type": "integer", "minimum": 0},
+                    "share_uncovered": share,
+                    "nearest_station_m": {"type": "number", "nullable": True}}}},
+            "demand": {"type": "object", "required": ["note", "coarse_proxy"]},
+            "method": {"type": "object"},
+            "data_version": {"type": "integer"},
+            "synthetic": {"type": "boolean"},
+        },
+    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -112,6 +167,11 @@ def document(district_codes: tuple[str, ...]) -> dict:
                     _param("include_closed", {"type": "string",
                                               "enum": ["0", "1", "true", "false"]},
                            "also temporarily closed sites (flagged by status)"),
+                    _param("all_day", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                           "only sites open around the clock (opening_hours 24/7)"),
+                    _param("nav", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                           "add to each feature a `nav` list of navigation-app links "
+                           "(Amap, Baidu, Tencent, Apple Maps), each in the datum it expects"),
                 ],
                 "responses": {
                     "200": {"description": "Sites ordered by distance", "content": {geojson: {
@@ -178,6 +238,29 @@ def document(district_codes: tuple[str, ...]) -> dict:
                                                   "required": ["code", "name"]}}}}}}},
                               "304": {"description": "Not modified (ETag)"},
                               "400": _ERROR},
+            }},
+            "/api/v1/coverage": {"get": {
+                "summary": "Coverage of the province or a district by active stations",
+                "description": (
+                    "Service areas are geodesic circles of radius_m around active stations "
+                    "(kind=station). Demand is the 2020 census population per union "
+                    "district spread evenly over H3 resolution-8 cells: a coarse proxy. "
+                    "Computed once per data version and radius (the first call after a "
+                    "change can take a few seconds)."),
+                "operationId": "coverage",
+                "parameters": [
+                    _param("district", {"type": "string", "enum": list(district_codes)},
+                           "union district code; absent: the whole province"),
+                    _param("radius_m", {"type": "integer", "enum": list(RADII_M),
+                                        "default": DEFAULT_RADIUS_M},
+                           "service radius in geodesic metres (1000 = the ACFTU target)"),
+                ],
+                "responses": {
+                    "200": {"description": "Coverage figures, per district and county",
+                            "content": {"application/json": {"schema": coverage_schema}}},
+                    "304": {"description": "Not modified (ETag)"},
+                    "400": _ERROR,
+                },
             }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",

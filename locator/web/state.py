@@ -6,11 +6,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
+from flask.sessions import SecureCookieSessionInterface
 
 from locator.data.store import Store
 from locator.data.views import SitesSnapshot, load_snapshot
+from locator.maps import Basemap, basemap
+
+if TYPE_CHECKING:
+    from locator.geo.coverage import CoverageEngine
 
 # How often a worker asks the store whether the data changed (seconds).
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -20,10 +26,15 @@ VERSION_CHECK_INTERVAL_S = 1.0
 class State:
     store: Store
     geodata_dir: Path
+    basemap: Basemap
     map_shell: dict | None = None
+    cache_dir: Path | None = None
     _snapshot: SitesSnapshot | None = None
+    _places: list | None = None
+    _coverage: CoverageEngine | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _coverage_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def snapshot(self) -> SitesSnapshot:
         """The sites as of the store's current ``data_version``, rebuilt when it changes.
@@ -41,6 +52,21 @@ class State:
                 self._snapshot = load_snapshot(self.store)
             return self._snapshot
 
+    def coverage(self) -> CoverageEngine:
+        """The coverage engine of the current snapshot: one per ``data_version``.
+
+        It computes lazily and caches per radius: the first request after a data change
+        pays about a second for the province (plus about 3 s once per process for the
+        demand grid when no cache file exists yet); later ones are instant.
+        """
+        from locator.geo.coverage import CoverageEngine
+
+        snap = self.snapshot()
+        with self._coverage_lock:
+            if self._coverage is None or self._coverage.version != snap.version:
+                self._coverage = CoverageEngine(snap.sites, self.regions(),
+                                                version=snap.version, cache_dir=self.cache_dir)
+            return self._coverage
 
     def regions(self):
         """The bundled districts and counties (read once per process)."""
@@ -48,14 +74,46 @@ class State:
 
         return load_regions(self.geodata_dir / "hebei_regions.geojson")
 
+    def places(self) -> list[list]:
+        """Districts and counties for the offline search box: ``[name, initials, parent,
+        lon, lat, level]`` with a point inside each (WGS-84). Built once per process."""
+        if self._places is None:
+            from locator.data.views import initials
+
+            r = self.regions()
+            rows = []
+            for level, frame in (("district", r.districts), ("county", r.counties)):
+                points = frame.geometry.representative_point()
+                for (_, row), pt in zip(frame.iterrows(), points, strict=True):
+                    parent = "" if level == "district" else row["district_name"]
+                    rows.append([row["name"], initials(row["name"]), parent,
+                                 round(pt.x, 5), round(pt.y, 5), level])
+            self._places = rows
+        return self._places
+
     def district_codes(self) -> tuple[str, ...]:
         return tuple(self.regions().district_names())
 
 
+class ApiAwareSessionInterface(SecureCookieSessionInterface):
+    """No cookie session for the public API and the health check: they never use one,
+    and opening it is a measurable share of a nearest request."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(("/api/", "/healthz", "/data/")):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    cfg = app.config
     app.extensions["locator"] = State(
-        store=Store(app.config["DATABASE_URL"]),
-        geodata_dir=Path(app.config["GEODATA_DIR"]),
+        store=Store(cfg["DATABASE_URL"]),
+        geodata_dir=Path(cfg["GEODATA_DIR"]),
+        basemap=basemap(cfg["BASEMAP"], tianditu_key=cfg["TIANDITU_KEY"],
+                        tile_url=cfg["TILE_URL"], tile_datum=cfg["TILE_DATUM"],
+                        attribution=cfg["TILE_ATTRIBUTION"]),
+        cache_dir=Path(app.instance_path) / "cache",
     )
 
 

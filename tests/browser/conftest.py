@@ -26,14 +26,52 @@ def live_server(tmp_path_factory):
 
     app = create_app({
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("browser-instance")),
+        "BASEMAP": "custom",
         "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
     })
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    plant_hostile_names(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    url_app[url] = app
+    yield url
     server.shutdown()
+
+
+url_app: dict = {}
+
+# Station text that must stay text everywhere (research/reliability.md F1-F5).
+XSS_PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    '"><script>window.__xss=2</script>',
+    "${window.__xss=3}",
+    "`+(window.__xss=4)+`",
+    "</script><script>window.__xss=5</script>",
+    "javascript:window.__xss=6",
+    "\\u0027);window.__xss=7;//",
+    "<svg/onload=window.__xss=8>",
+    "站\u2028点\u202e反向",
+]
+XSS_ORIGIN = (114.47, 38.02)  # 石家庄 west: the hostile sites are planted around here
+
+
+def plant_hostile_names(app):
+    """Rename the sites nearest XSS_ORIGIN after the payloads (name, address, host, phone)."""
+    from sqlalchemy import update
+
+    from locator.data.models import Station
+    from locator.web.state import get_state
+
+    with app.app_context():
+        snap = get_state().snapshot()
+        res = snap.index.nearest(*XSS_ORIGIN, k=len(XSS_PAYLOADS))
+        ids = [snap.sites["id"].iat[p] for p in res.positions]
+        with get_state().store.write() as s:
+            for sid, payload in zip(ids, XSS_PAYLOADS, strict=True):
+                s.execute(update(Station).where(Station.id == sid).values(
+                    name=payload, address=payload, host=payload, phone=payload[:60]))
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +94,14 @@ def page(browser, live_server):
     """A phone-sized page that records every request and stubs the tile server."""
     context = browser.new_context(viewport={"width": 360, "height": 740},
                                   device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
+                                  locale="zh-CN", permissions=["geolocation"],
+                                  geolocation={"latitude": 38.0428, "longitude": 114.5149})
     pg = context.new_page()
     pg.requests = []
     pg.errors = []
     pg.on("request", lambda r: pg.requests.append(r.url))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("dialog", lambda d: (pg.errors.append("dialog: " + d.message), d.dismiss()))
     pg.route(f"https://{TILE_HOST}/**",
              lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
     yield pg

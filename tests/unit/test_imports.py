@@ -236,14 +236,14 @@ def test_template_has_headers_dropdowns_and_its_example_is_flagged(store):
     assert plan.ok and plan.report()["new"] == 1
 
 
-def test_migration_0002_downgrades_and_upgrades(store):
+def test_migration_0004_downgrades_and_upgrades(store):
     from alembic import command
     from sqlalchemy import inspect
 
     from locator.data.store import alembic_config
 
     with store.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0001")
+        command.downgrade(alembic_config(conn), "0003")
     assert "import_batches" not in inspect(store.engine).get_table_names()
     store.upgrade()
     assert {"import_batches", "station_history", "id_counters"} <= set(

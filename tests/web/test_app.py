@@ -12,21 +12,29 @@ from locator.web import state as state_module
 TOTAL = 5790 + 200
 
 
-def test_index_shows_the_map_counts_legend_and_synthetic_notice(client):
+def test_index_shows_the_map_legend_filters_and_synthetic_notice(client):
     r = client.get("/")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert '<html lang="zh-CN">' in html
     assert "示例数据" in html and "虚构" in html
-    assert "工会驿站 <b>5,790</b>" in html and "爱心妈妈小屋 <b>200</b>" in html
-    assert 'class="legend"' in html
+    assert 'class="legend"' in html and 'id="locate"' in html
+    for chip in ('data-kind="station"', 'data-kind="mother_room"', 'data-flag="open_now"',
+                 'data-flag="all_day"'):
+        assert chip in html
     assert "L.map(" in html and "preferCanvas" in html
+
+
+def test_about_page_counts_sources_and_privacy(client):
+    html = client.get("/about").get_data(as_text=True)
+    assert "工会驿站 5,790 个、爱心妈妈小屋 200 个" in html
+    assert "OpenStreetMap" in html and "不会被保存" in html
 
 
 def test_index_references_nothing_off_origin_except_tiles(client, demo_app):
     html = client.get("/").get_data(as_text=True)
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
-        assert url.startswith("/") and not url.startswith("//"), url
+        assert (url.startswith("/") and not url.startswith("//")) or url.startswith("tel:"), url
     tile_host = "tile.openstreetmap.org"
     off_origin = set(re.findall(r"https?://([^/\"'\s]+)", html))
     # the tile template and the tiles' attribution link are the only outside hosts
@@ -53,6 +61,25 @@ def test_sites_payload_has_every_site(client):
     assert kinds.count("station") == 5790 and kinds.count("mother_room") == 200
     assert all(113 < s[0] < 120 and 36 < s[1] < 43 for s in sites)  # lon, lat order
     assert len({s[3] for s in sites}) == TOTAL
+
+
+def test_search_payload_aligns_with_the_map_payload(client):
+    sites = json.loads(client.get("/data/sites.json").data)
+    search = json.loads(client.get("/data/search.json").data)
+    assert search["version"] == sites["version"]
+    assert len(search["sites"]) == len(sites["sites"])
+    by_id = {f["id"]: f["properties"] for f in client.get(
+        "/api/v1/stations?limit=1000").json["features"]}
+    from locator.data.views import initials
+
+    for row, (address, name_initials) in zip(sites["sites"], search["sites"], strict=True):
+        assert name_initials == initials(row[4])
+        if row[3] in by_id:
+            assert by_id[row[3]]["address"] == address
+    names = {p[0]: p for p in search["places"]}
+    assert len(search["places"]) == 14 + 167
+    assert names["张家口市"][1] == "zjks" and names["雄安新区"][5] == "district"
+    assert names["容城县"][2] == "雄安新区"
 
 
 def test_sites_payload_is_cacheable(client):
@@ -115,7 +142,7 @@ def test_init_without_demo_leaves_an_empty_store(empty_app):
     client = empty_app.test_client()
     assert client.get("/healthz").json["sites"] == 0
     html = client.get("/").get_data(as_text=True)
-    assert "示例数据" not in html  # no synthetic rows, no synthetic notice
+    assert "synthetic-notice" not in html  # no synthetic rows, no synthetic notice
 
 
 def test_a_write_reaches_the_map_without_a_restart(empty_app, monkeypatch):

@@ -1,0 +1,44 @@
+"""The problem-report queue that staff work through, per district."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from locator.data.models import REPORT_STATUSES, ProblemReport, Station, User
+from locator.data.reports import NOTE_MAX, clean_text
+from locator.data.store import Store
+from locator.errors import BadRequest, NotFound
+
+
+def queue(store: Store, user: User, status: str | None = None) -> list[dict]:
+    """Reports the user may see (their district, or all for admins), newest first."""
+    with store.read() as s:
+        q = (select(ProblemReport, Station.name)
+             .join(Station, Station.id == ProblemReport.station_id)
+             .order_by(ProblemReport.created_at.desc()))
+        if user.role != "admin":
+            q = q.where(ProblemReport.district_code == user.district_code)
+        if status:
+            q = q.where(ProblemReport.status == status)
+        return [{"id": r.id, "station_id": r.station_id, "station_name": name,
+                 "district_code": r.district_code, "category": r.category, "note": r.note,
+                 "status": r.status, "resolution_note": r.resolution_note,
+                 "created_at": r.created_at, "updated_at": r.updated_at}
+                for r, name in s.execute(q)]
+
+
+def update_report(store: Store, user: User, report_id: int, status: str,
+                  resolution_note: str) -> None:
+    """Move a report along (new → in progress → resolved) with a note."""
+    if status not in REPORT_STATUSES:
+        raise BadRequest("状态只能是 new、in_progress 或 resolved。", code="bad_status")
+    note = clean_text(resolution_note, NOTE_MAX)
+    with store.write() as s:
+        report = s.get(ProblemReport, report_id)
+        if report is None or not user.can_see(report.district_code):
+            raise NotFound("没有这条反馈。", code="report_not_found")
+        report.status = status
+        report.resolution_note = note
+        report.updated_at = dt.datetime.now(dt.UTC)

@@ -1,0 +1,71 @@
+"""The one place where untrusted text (station names, addresses, hosts…) is made safe.
+
+Station text comes from uploads and is hostile until proven otherwise
+(``research/reliability.md`` F1-F5, F9): it may hold HTML, a JavaScript template-literal
+breakout (`` ` ``, ``${…}``), ``</script>``, backslashes or a spreadsheet formula. Every
+writer that puts such text into HTML, a ``<script>`` block or a spreadsheet goes through
+these helpers, and tests look for their absence.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+__all__ = ["FORMULA_PREFIXES", "csv_cell", "html_text", "script_json", "xml_text"]
+
+# ASVS 5.0 1.2.10 / OWASP "CSV injection": a cell starting with one of these is a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 forbids (control characters other than tab, newline, CR; surrogates).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def html_text(value) -> str:
+    """Text made safe for HTML element content, quoted attributes and JS template literals.
+
+    ``html.escape(quote=True)`` plus `` ` `` -> ``&#96;``, ``$`` -> ``&#36;`` and
+    ``\\`` -> ``&#92;`` (reliability.md F5), so the result stays inert even when a
+    library pastes it into a JavaScript template literal. ``None`` becomes ``""``.
+
+    Examples
+    --------
+    >>> html_text('<img src=x onerror=alert(1)>${alert(1)}')
+    '&lt;img src=x onerror=alert(1)&gt;&#36;{alert(1)}'
+    """
+    text = "" if value is None else str(value)
+    return (html.escape(text, quote=True)
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+
+
+def script_json(obj) -> str:
+    """JSON (RFC 8259, no NaN) that can sit inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc. (so ``</script>`` cannot end
+    the element) and U+2028/U+2029 are escaped too.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def csv_cell(value):
+    """A CSV value that no spreadsheet evaluates: text starting with ``= + - @``, tab or
+    CR gets a leading single quote (numbers are left alone).
+
+    Examples
+    --------
+    >>> csv_cell('=HYPERLINK("http://x")')
+    '\\'=HYPERLINK("http://x")'
+    >>> csv_cell(-3.5)
+    -3.5
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def xml_text(value) -> str:
+    """Text that XML 1.0 accepts: characters it forbids are dropped (escaping is the XML
+    writer's job)."""
+    return _XML_ILLEGAL.sub("", "" if value is None else str(value))

@@ -1,0 +1,62 @@
+"""Languages: Simplified Chinese by default, English by choice (a cookie set by /lang/en)."""
+
+from __future__ import annotations
+
+from flask import Flask, make_response, redirect, request, url_for
+from flask_babel import Babel, gettext
+
+LANGUAGES = ("zh", "en")
+COOKIE = "lang"
+
+
+def dynamic_messages() -> tuple[str, ...]:
+    """Strings that reach ``gettext`` through a variable, so extraction cannot see them:
+    service labels, navigation-app names and the error pages' messages. A test keeps each
+    of them in the English catalogue."""
+    from locator.data.models import SERVICE_LABELS
+    from locator.web.errors import HTTP_MESSAGES
+
+    return (tuple(label for label, _icon in SERVICE_LABELS.values())
+            + ("高德地图", "百度地图", "腾讯地图", "Apple 地图")
+            + tuple(message for _code, message in HTTP_MESSAGES.values()))
+
+
+def select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get(COOKIE)
+    return lang if lang in LANGUAGES else "zh"
+
+
+def service_label(code: str) -> str:
+    """The service's label in the current language."""
+    from locator.data.models import SERVICE_LABELS
+
+    return gettext(SERVICE_LABELS[code][0])
+
+
+def service_icon(code: str) -> str:
+    from locator.data.models import SERVICE_LABELS
+
+    return SERVICE_LABELS[code][1]
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
+    Babel(app, locale_selector=select_locale)
+
+    @app.get("/lang/<any(zh, en):lang>")
+    def set_language(lang: str):
+        """Remember the language for a year and go back to the page the user was on."""
+        target = request.args.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("pages.index")
+        response = make_response(redirect(target))
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+        return response
+
+    @app.context_processor
+    def language():
+        from locator.geo.hours import TZ
+
+        return {"lang": select_locale(), "service_label": service_label,
+                "service_icon": service_icon, "tz": TZ}

@@ -1,0 +1,118 @@
+"""Staff pages: login, logout and the problem-report queue. Views stay thin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+
+from locator.data import accounts, report_queue
+from locator.data.models import REPORT_STATUSES, User
+from locator.errors import LocatorError
+from locator.web.ratelimit import RateLimiter
+from locator.web.state import get_state
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+login_limiter = RateLimiter(limit=20, window_s=600)  # per client address, per worker
+
+
+@dataclass
+class SessionUser:
+    """What Flask-Login keeps: the account plus the session version it was issued for."""
+
+    user: User
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.session_version}"
+
+
+def init_app(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "staff.login"
+    manager.login_message = "请先登录。"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load(user_key: str):
+        try:
+            user_id, version = (int(part) for part in user_key.split(":"))
+        except ValueError:
+            return None
+        user = accounts.load_session_user(get_state().store, user_id, version)
+        return SessionUser(user) if user else None
+
+    app.register_blueprint(bp)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("staff.reports")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in (accounts are made with `locator users create`)."""
+    if request.method == "POST":
+        if not login_limiter.allow(request.remote_addr or "?"):
+            flash(_("登录尝试太频繁，请稍后再试。"), "error")
+            return render_template("staff/login.html"), 429
+        try:
+            user = accounts.authenticate(get_state().store, request.form.get("username", ""),
+                                         request.form.get("password", ""))
+        except LocatorError as e:
+            flash(e.message, "error")
+            return render_template("staff/login.html"), e.status
+        if user is None:
+            flash(_("用户名或密码不对。"), "error")
+            return render_template("staff/login.html"), 401
+        login_user(SessionUser(user))
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("staff/login.html")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out everywhere: the account's sessions are revoked on the server."""
+    accounts.revoke_sessions(get_state().store, current_user.user.id)
+    logout_user()
+    flash(_("已退出登录。"), "ok")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@bp.get("/reports")
+@login_required
+def reports():
+    """The problem-report queue of the user's district (all districts for admins)."""
+    status = request.args.get("status") or None
+    if status is not None and status not in REPORT_STATUSES:
+        abort(400)
+    items = report_queue.queue(get_state().store, current_user.user, status)
+    return render_template("staff/reports.html", items=items, status=status,
+                           statuses=REPORT_STATUSES, districts=get_state().regions()
+                           .district_names())
+
+
+@bp.post("/reports/<int:report_id>")
+@login_required
+def update_report(report_id: int):
+    """Change a report's status and resolution note."""
+    try:
+        report_queue.update_report(get_state().store, current_user.user, report_id,
+                                   request.form.get("status", ""),
+                                   request.form.get("resolution_note", ""))
+    except LocatorError as e:
+        if e.status == 404:
+            abort(404)
+        flash(e.message, "error")
+    else:
+        flash(_("已更新。"), "ok")
+    return redirect(url_for("staff.reports", status=request.args.get("status")))

@@ -1,0 +1,173 @@
+"""Staff accounts and the problem-report queue, through the test client and the CLI."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from locator.data import accounts
+from locator.data.models import ProblemReport, User
+from locator.web import pages, staff
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture()
+def app(fresh_demo_app):
+    runner = fresh_demo_app.test_cli_runner()
+    for args in (["admin1", "--role", "admin"],
+                 ["sjz", "--role", "district", "--district", "130100"],
+                 ["tangshan", "--role", "district", "--district", "130200"]):
+        result = runner.invoke(args=["users", "create", *args, "--password", PASSWORD])
+        assert result.exit_code == 0, result.output
+    staff.login_limiter.reset()
+    pages.report_limiter.reset()
+    yield fresh_demo_app
+    staff.login_limiter.reset()
+
+
+def token(client, path):
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, username, password=PASSWORD):
+    return client.post("/staff/login", data={
+        "csrf_token": token(client, "/staff/login"), "username": username,
+        "password": password})
+
+
+def file_reports(app):
+    """One report in 石家庄 (130100) and one in 唐山 (130200)."""
+    client = app.test_client()
+    ids = {}
+    for district in ("130100", "130200"):
+        site = client.get(f"/api/v1/stations?district={district}&limit=1").json["features"][0]
+        client.post(f"/stations/{site['id']}/report", data={
+            "csrf_token": token(client, f"/stations/{site['id']}"),
+            "category": "other", "note": f"note {district}"})
+        ids[district] = site["id"]
+    with app.extensions["locator"].store.read() as s:
+        return {r.district_code: r.id for r in s.scalars(select(ProblemReport))}
+
+
+def test_pages_need_a_login(app):
+    r = app.test_client().get("/staff/reports")
+    assert r.status_code == 302 and "/staff/login" in r.headers["Location"]
+
+
+def test_login_and_the_session_cookie(app):
+    client = app.test_client()
+    r = login(client, "admin1")
+    assert r.status_code == 302
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "问题反馈" in client.get("/staff/reports").get_data(as_text=True)
+
+
+def test_passwords_are_stored_with_a_kdf(app):
+    with app.extensions["locator"].store.read() as s:
+        user = s.scalar(select(User).where(User.username == "admin1"))
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:")) and PASSWORD not in \
+        user.password_hash
+
+
+def test_wrong_password_and_unknown_user_look_the_same(app):
+    client = app.test_client()
+    a = login(client, "admin1", "wrong password!")
+    b = login(client, "nobody", "wrong password!")
+    assert a.status_code == b.status_code == 401
+    assert "用户名或密码不对" in a.get_data(as_text=True)
+
+
+def test_login_is_refused_without_csrf_token(app):
+    r = app.test_client().post("/staff/login", data={"username": "admin1",
+                                                     "password": PASSWORD})
+    assert r.status_code == 400
+
+
+def test_repeated_failures_lock_the_account(app):
+    client = app.test_client()
+    for _ in range(accounts.MAX_FAILURES):
+        assert login(client, "sjz", "wrong password!").status_code == 401
+    r = login(client, "sjz")  # the right password, but locked now
+    assert r.status_code == 429 and "分钟后再试" in r.get_data(as_text=True)
+
+
+def test_district_staff_see_and_change_only_their_district(app):
+    reports = file_reports(app)
+    client = app.test_client()
+    login(client, "sjz")
+    html = client.get("/staff/reports").get_data(as_text=True)
+    assert "note 130100" in html and "note 130200" not in html
+    own = client.post(f"/staff/reports/{reports['130100']}", data={
+        "csrf_token": token(client, "/staff/reports"), "status": "resolved",
+        "resolution_note": "已核实，已改正"})
+    assert own.status_code == 302
+    other = client.post(f"/staff/reports/{reports['130200']}", data={
+        "csrf_token": token(client, "/staff/reports"), "status": "resolved",
+        "resolution_note": "x"})
+    assert other.status_code == 404
+    with app.extensions["locator"].store.read() as s:
+        states = {r.district_code: (r.status, r.resolution_note)
+                  for r in s.scalars(select(ProblemReport))}
+    assert states == {"130100": ("resolved", "已核实，已改正"), "130200": ("new", "")}
+    resolved = client.get("/staff/reports?status=resolved").get_data(as_text=True)
+    assert "note 130100" in resolved
+    assert "note 130100" not in client.get("/staff/reports?status=new").get_data(as_text=True)
+
+
+def test_admins_see_every_district(app):
+    file_reports(app)
+    client = app.test_client()
+    login(client, "admin1")
+    html = client.get("/staff/reports").get_data(as_text=True)
+    assert "note 130100" in html and "note 130200" in html
+
+
+def test_logout_revokes_the_session_on_the_server(app):
+    client = app.test_client()
+    login(client, "sjz")
+    stolen = client.get_cookie("session").value
+    client.post("/staff/logout", data={"csrf_token": token(client, "/staff/reports")})
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/staff/reports").status_code == 302
+
+
+def test_disabling_an_account_ends_its_sessions(app):
+    client = app.test_client()
+    login(client, "tangshan")
+    assert client.get("/staff/reports").status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "disable", "tangshan"])
+    assert result.exit_code == 0
+    assert client.get("/staff/reports").status_code == 302
+    assert login(app.test_client(), "tangshan").status_code == 401
+    app.test_cli_runner().invoke(args=["users", "enable", "tangshan"])
+    assert login(app.test_client(), "tangshan").status_code == 302
+
+
+@pytest.mark.parametrize("args", [
+    ["x", "--role", "admin"],                                   # short user name
+    ["newuser", "--role", "district"],                          # no district
+    ["newuser", "--role", "district", "--district", "110000"],  # Beijing is not ours
+    ["admin1", "--role", "admin"],                              # exists
+])
+def test_users_create_refuses_bad_input(app, args):
+    result = app.test_cli_runner().invoke(args=["users", "create", *args,
+                                                "--password", PASSWORD])
+    assert result.exit_code != 0 and "Error" in result.output
+
+
+def test_short_passwords_are_refused(app):
+    result = app.test_cli_runner().invoke(args=["users", "create", "newuser", "--role",
+                                                "admin", "--password", "short"])
+    assert result.exit_code != 0 and "至少" in result.output
+
+
+def test_login_redirect_stays_on_site(app):
+    client = app.test_client()
+    r = client.post("/staff/login?next=https://evil.example/", data={
+        "csrf_token": token(client, "/staff/login"), "username": "admin1",
+        "password": PASSWORD})
+    assert r.headers["Location"].endswith("/staff/reports")
