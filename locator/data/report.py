@@ -7,11 +7,14 @@ a station name such as ``=HYPERLINK(...)`` as a live formula (reliability.md F9)
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from locator.escape import xml_text
 
 __all__ = ["problems_xlsx"]
 
@@ -20,14 +23,14 @@ _PROBLEM_FILL = PatternFill("solid", fgColor="FCE4D6")
 
 def _put(ws, row: int, col: int, value: Any):
     cell = ws.cell(row, col)
-    if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"  # never a formula, whatever the text starts with
-    elif value is None or isinstance(value, int | float):
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                         and math.isfinite(value)):
         cell.value = value
     else:
-        cell.value = str(value)
-        cell.data_type = "s"
+        # XML 1.0 cannot hold some control characters an upload may carry: dropped here
+        # (the problems column says which character it was).
+        cell.value = xml_text(value)
+        cell.data_type = "s"  # never a formula, whatever the text starts with
     return cell
 
 

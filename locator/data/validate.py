@@ -63,6 +63,7 @@ from locator.geo import hours as hours_mod
 from locator.geo.datum import to_wgs84
 
 __all__ = [
+    "CODES",
     "DUPLICATE_RULE",
     "FILE_CODES",
     "MAX_LENGTH",
@@ -90,6 +91,13 @@ DUPLICATE_RULE = (
 )
 #: Problem codes that mean the file itself was refused (CLI exit status 2).
 FILE_CODES = frozenset({"unreadable_file", "unsupported_file", "too_many_rows"})
+#: Every problem code an import report may hold (DESIGN.md §5 and a few more).
+CODES = (
+    "unreadable_file", "unsupported_file", "too_many_rows", "missing_column",
+    "duplicate_column", "no_rows", "bad_coordinate", "swapped_lat_lon", "out_of_area",
+    "district_mismatch", "duplicate_in_file", "duplicate_existing", "unknown_id",
+    "unknown_service", "bad_opening_hours", "bad_text", "bad_value",
+)
 #: Longest text per field, in characters, after normalisation.
 MAX_LENGTH = {"name": 100, "address": 200, "host": 100, "phone": 40, "district": 40,
               "county": 40, "id": 20, "opening_hours": 200}

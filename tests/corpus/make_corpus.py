@@ -274,6 +274,22 @@ entry("bad_text.csv", ok=False, rows=9, new=1,
            "cell is one spreadsheet row and becomes a space")
 
 
+def bad_values_csv() -> bytes:
+    rows = [
+        ["名称", "类型", "状态", "经度", "纬度", "name"],
+        ["类型不对驿站", "加油站", "", fmt(P["lf"][0] + 0.01), fmt(P["lf"][1]), ""],
+        ["状态不对驿站", "驿站", "关门", fmt(P["lf"][0] + 0.02), fmt(P["lf"][1]), ""],
+        ["暂停驿站", "妈妈小屋", "暂停", fmt(P["lf"][0] + 0.03), fmt(P["lf"][1]), ""],
+    ]
+    return csv_text(rows).encode("utf-8")
+
+
+entry("bad_values.csv", ok=False, rows=3, new=1,
+      problems=[(1, "name", "duplicate_column"), (2, "类型", "bad_value"),
+                (3, "状态", "bad_value")],
+      note="a second name column (English alias) and values outside the 类型/状态 lists")
+
+
 def update_csv() -> bytes:
     rows = [
         ["编号", "名称", "经度", "纬度"],
@@ -488,6 +504,7 @@ def build(tmp: Path) -> dict[str, bytes]:
         "payloads.xlsx": payloads_xlsx(),
         "bad_text.csv": bad_text_csv(),
         "update.csv": update_csv(),
+        "bad_values.csv": bad_values_csv(),
         "stations.geojson": stations_geojson(),
         "good.gpkg": good_gpkg(tmp),
         "trigger_view.gpkg": gpkg_with_trigger(tmp),

@@ -124,3 +124,23 @@ def test_temporary_files_are_removed(demo, tmp_path):
     for name in ("good.gpkg", "gbk_shapefile.zip", "trigger_view.gpkg", "zip_bomb.zip"):
         plan_of(name, demo, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_code_is_documented_and_every_corpus_code_is_known():
+    import re
+
+    from locator.data.validate import CODES
+
+    readme = (HERE.parents[1] / "README.md").read_text(encoding="utf-8")
+    staff = readme[readme.index("## Staff: importing station lists"):]
+    documented = set(re.findall(r"`([a-z_]+)`", staff))
+    assert set(CODES) <= documented
+    used = {p[2] for name in NAMES for p in expected(name)["report"]["problems"]}
+    assert used <= set(CODES)
+    source = "".join((HERE.parents[1] / "locator" / "data" / f).read_text(encoding="utf-8")
+                     for f in ("validate.py", "readers.py"))
+    emitted = set(re.findall(r'"([a-z]+_[a-z_]+)"', source)) & (
+        set(re.findall(r'_refuse\("([a-z_]+)"', source))
+        | set(re.findall(r'Problem\([^"]*?"([a-z_]+)"', source, re.S))
+        | set(re.findall(r'_Bad\([^)]*?"([a-z_]+)"\)', source, re.S)))
+    assert emitted <= set(CODES), emitted - set(CODES)

@@ -248,3 +248,12 @@ def test_migration_0004_downgrades_and_upgrades(store):
     store.upgrade()
     assert {"import_batches", "station_history", "id_counters"} <= set(
         inspect(store.engine).get_table_names())
+
+
+def test_problems_report_survives_characters_xml_cannot_hold(store):
+    data = csv_bytes([["铃\x07声站", "114.6", "38.1", "", ""], ["好站", "nan", "inf", "", ""]])
+    plan = plan_import(store, data, datum="wgs84", regions=REGIONS)
+    assert [p.code for p in plan.problems] == ["bad_text", "bad_coordinate", "bad_coordinate"]
+    wb = load_workbook(io.BytesIO(problems_xlsx(plan, lang="en")))
+    rows = list(wb["annotated"].iter_rows(values_only=True))
+    assert rows[1][2] == "铃声站" and "U+0007" in rows[1][0]
