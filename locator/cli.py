@@ -113,12 +113,7 @@ def users_list():
 @with_appcontext
 def users_disable(username: str):
     """Disable an account and end its sessions at once."""
-    from locator.data.accounts import set_active
-
-    try:
-        set_active(get_state().store, username, False)
-    except LocatorError as e:
-        raise click.ClickException(e.message) from e
+    _set_active(username, False)
     click.echo(f"已停用 disabled {username}")
 
 
@@ -127,13 +122,17 @@ def users_disable(username: str):
 @with_appcontext
 def users_enable(username: str):
     """Enable a disabled account."""
+    _set_active(username, True)
+    click.echo(f"已启用 enabled {username}")
+
+
+def _set_active(username: str, active: bool) -> None:
     from locator.data.accounts import set_active
 
     try:
-        set_active(get_state().store, username, True)
+        set_active(get_state().store, username, active)
     except LocatorError as e:
         raise click.ClickException(e.message) from e
-    click.echo(f"已启用 enabled {username}")
 
 
 @click.group("export")

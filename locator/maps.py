@@ -1,6 +1,6 @@
 """GeoDataFrames and settings -> Folium maps; the one place lon/lat flips to [lat, lon].
 
-Folium's default assets come from CDNs (jsdelivr, cdnjs, code.jquery.com, bootstrapcdn);
+Folium links its default assets from public CDNs (jQuery, Bootstrap, Font Awesome, Leaflet);
 CDNs are slow or blocked in China and tests run offline, so every map built here links
 only the Leaflet files that the app itself serves (from the ``xstatic-leaflet`` package).
 jQuery, Bootstrap and Font Awesome are dropped: nothing on our maps uses them.
