@@ -16,6 +16,25 @@ def _app(instance, **overrides):
     return create_app(config)
 
 
+@pytest.fixture()
+def store(tmp_path):
+    """A fresh, migrated store of our own (no app)."""
+    from locator.data.store import Store
+
+    s = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    s.upgrade()
+    yield s
+    s.dispose()
+
+
+def form_token(client, path: str) -> str:
+    """The CSRF token of the form on the page at ``path``."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
 @pytest.fixture(scope="session")
 def demo_app(tmp_path_factory):
     """One app per test session over a database loaded by `locator init` with the demo."""

@@ -20,14 +20,6 @@ from locator.geo.regions import load_regions
 REGIONS = load_regions()
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'imports.sqlite3'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
 def csv_bytes(rows, header=("名称", "经度", "纬度", "服务", "开放时间")):
     out = io.StringIO()
     w = csv.writer(out)

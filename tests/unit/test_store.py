@@ -11,14 +11,6 @@ from locator.data.models import Base, Station
 from locator.data.store import Store
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'test.sqlite3'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
 def a_station(sid="HB130102-0001", **kw):
     row = dict(
         id=sid,

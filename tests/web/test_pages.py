@@ -12,6 +12,7 @@ from locator import create_app
 from locator.data.models import ProblemReport
 from locator.maps import ConfigError
 from locator.web import pages
+from tests.conftest import form_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "locator" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -55,8 +56,7 @@ def report_app(fresh_demo_app):
 
 
 def csrf(client, site_id):
-    html = client.get(f"/stations/{site_id}").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return form_token(client, f"/stations/{site_id}")
 
 
 def reports(app):

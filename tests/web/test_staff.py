@@ -1,6 +1,5 @@
 """Staff accounts and the problem-report queue, through the test client and the CLI."""
 
-import re
 
 import pytest
 from sqlalchemy import select
@@ -8,6 +7,7 @@ from sqlalchemy import select
 from locator.data import accounts
 from locator.data.models import ProblemReport, User
 from locator.web import pages, staff
+from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"
 
@@ -27,8 +27,7 @@ def app(fresh_demo_app):
 
 
 def token(client, path):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return form_token(client, path)
 
 
 def login(client, username, password=PASSWORD):
