@@ -1,11 +1,14 @@
 """Refresh the English catalogue: extract every gettext string (templates and Python, plus
 the dynamic ones listed in locator.web.i18n.dynamic_messages), keep existing translations,
-add the ones given in NEW below, and compile. Run: .venv/bin/python scripts/update_translations.py
+add the ones given in NEW below and in every scripts/i18n/*.json (one file per feature, so
+parallel branches merge cleanly), and compile. Run: .venv/bin/python scripts/update_translations.py
 Untranslated strings are listed and left empty (a test then fails until they are filled)."""
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -32,18 +35,28 @@ NEW: dict[str, str] = {
 }
 
 
+def _new_translations() -> dict[str, str]:
+    merged = dict(NEW)
+    for path in sorted((ROOT / "scripts" / "i18n").glob("*.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
+
+
 def main() -> None:
     from locator.web.i18n import dynamic_messages
 
+    new = _new_translations()
     with open(PO, "rb") as f:
         old = {m.id: m.string for m in read_po(f) if m.id}
     found = [msg for _f, _l, msg, *_ in extract_from_dir(
         str(ROOT), method_map=[("locator/**.py", "python"), ("templates/**.html", "jinja2")],
         keywords={"_": None, "gettext": None})]
-    catalog = Catalog(locale="en", project="locator")
+    # A fixed date keeps regenerated catalogues byte-identical when no message changed.
+    catalog = Catalog(locale="en", project="locator",
+                      creation_date=datetime(2026, 1, 1, tzinfo=UTC))
     missing = []
     for mid in dict.fromkeys(found + list(dynamic_messages())):
-        text = NEW.get(mid) or old.get(mid) or ""
+        text = new.get(mid) or old.get(mid) or ""
         if not text:
             missing.append(mid)
         catalog.add(mid, text)
