@@ -15,6 +15,9 @@ from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+# The staff sections in menu order; each shows once its blueprint is registered.
+SECTIONS = ("staff.reports", "staff_imports.index", "staff_stations.index",
+            "staff_coverage.index", "staff_demand.index")
 login_limiter = RateLimiter(limit=20, window_s=600)  # per client address, per worker
 
 
@@ -48,6 +51,17 @@ def init_app(app: Flask) -> None:
         return SessionUser(user) if user else None
 
     app.register_blueprint(bp)
+
+    @app.context_processor
+    def staff_helpers():
+        def staff_sections() -> list[str]:
+            return [e for e in SECTIONS if e in app.view_functions]
+
+        def staff_district_name() -> str:
+            code = current_user.user.district_code or ""
+            return get_state().regions().district_names().get(code, code)
+
+        return {"staff_sections": staff_sections, "staff_district_name": staff_district_name}
 
 
 def _safe_next(target: str | None) -> str:
