@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from locator.data.models import IdCounter, ImportBatch, Meta, Station, StationHistory
 from locator.data.readers import Limits, Table, read_upload
@@ -49,6 +49,7 @@ __all__ = [
     "ImportPlan",
     "PlannedRow",
     "apply_import",
+    "batch_detail",
     "list_batches",
     "plan_import",
     "station_record",
@@ -65,7 +66,7 @@ _DEFAULTS = {"kind": "station", "address": "", "services": [], "opening_hours": 
 _ID_PATTERN = re.compile(r"^HB(\d{6})-(\d+)$")
 
 
-@dataclass
+@dataclass(eq=False)
 class PlannedRow:
     """What applying the plan does with one clean row."""
 
@@ -74,6 +75,8 @@ class PlannedRow:
     id: str | None
     values: dict[str, Any]
     changed_fields: tuple[str, ...] = ()
+    #: The existing site's record (every column) for "changed" and "unchanged" rows.
+    before: dict[str, Any] | None = None
 
 
 @dataclass
@@ -174,7 +177,8 @@ def _records(store: Store, ids: set[str]) -> dict[str, dict[str, Any]]:
 
 
 def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limits | None = None,
-                source_name: str = "", tmp_root: str | Path | None = None) -> ImportPlan:
+                source_name: str = "", tmp_root: str | Path | None = None,
+                district_code: str | None = None) -> ImportPlan:
     """Read, validate and plan an import; changes nothing.
 
     Parameters
@@ -191,6 +195,11 @@ def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limit
         The user's file name, kept (shortened) as metadata only; never used as a path.
     tmp_root : path, optional
         Where private temporary folders may be made (e.g. the Flask instance folder).
+    district_code : str, optional
+        Restrict the import to one union district (a district staff account): a row whose
+        point lies elsewhere, or that updates a site lying elsewhere, is the problem
+        ``outside_your_district`` and is not planned. ``None`` (the default, the CLI and
+        admins): every district.
 
     Returns
     -------
@@ -223,11 +232,53 @@ def plan_import(store: Store, data: bytes, *, datum: str, regions, limits: Limit
             old = by_id[result.id]
             changed = tuple(f for f in COMPARED if f in values and not _same(f, old[f], values[f]))
             row = PlannedRow(result.row, "changed" if changed else "unchanged", result.id,
-                             values, changed)
+                             values, changed, old)
         counts[row.action] += 1
         planned.append(row)
+    problems = list(validation.problems)
+    if district_code is not None:
+        planned, outside = _restrict(planned, district_code, regions, validation)
+        for row in outside:
+            counts[row.action] -= 1
+        problems = sorted(problems + [p for _, p in outside.items()],
+                          key=lambda p: (p.row if p.row is not None else -1))
     return ImportPlan(version, datum, sha256, source_name, table.format, len(table.rows),
-                      planned, validation.problems, table, validation, counts)
+                      planned, problems, table, validation, counts)
+
+
+def _restrict(planned: list[PlannedRow], district_code: str, regions, validation: Validation
+              ) -> tuple[list[PlannedRow], dict[PlannedRow, Problem]]:
+    """Split ``planned`` into the rows inside ``district_code`` and, for the others, their
+    ``outside_your_district`` problem (the point, or the updated site, lies elsewhere)."""
+    names = regions.district_names()
+    mine = names.get(district_code, district_code)
+    columns = validation.table.columns
+    fields = validation.fields
+    where = (f"{columns[fields['lon']]}/{columns[fields['lat']]}"
+             if "lon" in fields and "lat" in fields else "geometry")
+    keep: list[PlannedRow] = []
+    outside: dict[PlannedRow, Problem] = {}
+    for row in planned:
+        old = row.before["district_code"] if row.before else district_code
+        if row.values["district_code"] != district_code:
+            code = row.values["district_code"]
+            zh = (f"这一行的位置在「{names.get(code, code)}」，不在你负责的「{mine}」；"
+                  "地区账号只能导入本地区的站点，其他地区的请交给该地区或管理员导入")
+            en = (f"this point lies in {names.get(code, code)} ({code}), outside your "
+                  f"district {mine} ({district_code}); a district account may import only "
+                  "its own district's sites: leave this row to that district or an admin")
+            outside[row] = Problem(row.row, where, "outside_your_district", zh, en)
+        elif old != district_code:
+            shown = names.get(old, old)
+            zh = (f"编号 {row.id} 的站点在「{shown}」，不在你负责的「{mine}」；"
+                  "地区账号只能修改本地区的站点")
+            en = (f"the site {row.id} lies in {shown} ({old}), outside your district {mine} "
+                  f"({district_code}); a district account may change only its own sites")
+            column = columns[fields["id"]] if "id" in fields else "编号"
+            outside[row] = Problem(row.row, column, "outside_your_district", zh, en)
+        else:
+            keep.append(row)
+    return keep, outside
 
 
 # --------------------------------------------------------------------------- apply
@@ -272,12 +323,15 @@ def apply_import(store: Store, plan: ImportPlan, *, user: str) -> int | None:
         return None
     now = dt.datetime.now(dt.UTC)
     user = (user or "")[:80]
+    districts = ({r.values["district_code"] for r in todo}
+                 | {r.before["district_code"] for r in todo if r.before})
     with store.write(expected_version=plan.data_version) as session:
         batch = ImportBatch(
             created_at=now, created_by=user, source_name=plan.source_name,
             source_sha256=plan.sha256, source_format=plan.format or "", datum=plan.datum,
             rows=plan.rows, new=plan.counts["new"], changed=plan.counts["changed"],
             unchanged=plan.counts["unchanged"], data_version=plan.data_version + 1,
+            district_code=districts.pop() if len(districts) == 1 else None,
         )
         session.add(batch)
         session.flush()
@@ -357,13 +411,18 @@ class UndoResult:
     removed: int
 
 
-def undo_import(store: Store, batch_id: int, *, user: str) -> UndoResult:
+def undo_import(store: Store, batch_id: int, *, user: str,
+                district_code: str | None = None) -> UndoResult:
     """Restore every site of a batch to its state before the import, in one transaction.
+
+    With ``district_code`` (a district staff account), only a batch whose sites all lie
+    in that district (``ImportBatch.district_code``) may be undone; any other batch is
+    reported as not found.
 
     Raises
     ------
     NotFound
-        No such batch.
+        No such batch (or not one of ``district_code``).
     Conflict
         The batch was already undone, or a later change touched one of its sites (the
         message names them and the change), or the data changed while undoing.
@@ -372,9 +431,9 @@ def undo_import(store: Store, batch_id: int, *, user: str) -> UndoResult:
     user = (user or "")[:80]
     with store.write(expected_version=store.data_version()) as session:
         batch = session.get(ImportBatch, batch_id)
-        if batch is None:
-            raise NotFound(f"没有编号为 {batch_id} 的导入批次。",
-                           message_en=f"There is no import batch {batch_id}.")
+        if batch is None or (district_code is not None
+                             and batch.district_code != district_code):
+            raise _no_batch(batch_id)
         if batch.undone_at is not None:
             raise Conflict(
                 f"导入批次 {batch_id} 已经在 {batch.undone_at:%Y-%m-%d %H:%M} UTC 由 "
@@ -459,15 +518,65 @@ def _blocked_messages(batch_id: int, blocked) -> tuple[str, str]:
     return zh, en
 
 
-def list_batches(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest import batches, newest first, as JSON-ready dicts."""
-    with store.read() as session:
-        batches = session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())
-                                  .limit(limit)).all()
-    return [{
+def _no_batch(batch_id: int) -> NotFound:
+    return NotFound(f"没有编号为 {batch_id} 的导入批次。",
+                    message_en=f"There is no import batch {batch_id}.")
+
+
+def _batch_dict(b: ImportBatch) -> dict[str, Any]:
+    return {
         "id": b.id, "created_at": _json_value(b.created_at), "created_by": b.created_by,
         "source_name": b.source_name, "format": b.source_format, "datum": b.datum,
         "rows": b.rows, "new": b.new, "changed": b.changed, "unchanged": b.unchanged,
         "undone_at": _json_value(b.undone_at) if b.undone_at else None,
-        "undone_by": b.undone_by,
-    } for b in batches]
+        "undone_by": b.undone_by, "district_code": b.district_code,
+    }
+
+
+def list_batches(store: Store, limit: int = 20, *, district_code: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """The latest import batches, newest first, as JSON-ready dicts.
+
+    ``district_code`` keeps only the batches whose sites all lie in that district (what a
+    district staff account may see and undo); ``None``: every batch.
+    """
+    query = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)
+    if district_code is not None:
+        query = query.where(ImportBatch.district_code == district_code)
+    with store.read() as session:
+        batches = session.scalars(query).all()
+    return [_batch_dict(b) for b in batches]
+
+
+def batch_detail(store: Store, batch_id: int, *, district_code: str | None = None,
+                 limit: int = 1000) -> dict[str, Any]:
+    """One batch (as :func:`list_batches` gives it) and what it did to each site.
+
+    ``sites`` lists up to ``limit`` entries ``{"station_id", "action" ("create" or
+    "update"), "name", "district_name", "county_name", "changed_fields"}`` in the order
+    they were written; ``sites_total`` counts them all.
+
+    Raises
+    ------
+    NotFound
+        No such batch, or (with ``district_code``) not one of that district.
+    """
+    h = StationHistory
+    with store.read() as session:
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None or (district_code is not None
+                             and batch.district_code != district_code):
+            raise _no_batch(batch_id)
+        where = (h.batch_id == batch_id, h.action.in_(("create", "update")))
+        total = session.scalar(select(func.count()).select_from(h).where(*where)) or 0
+        entries = session.scalars(select(h).where(*where).order_by(h.id).limit(limit)).all()
+        detail = _batch_dict(batch)
+    sites = []
+    for e in entries:
+        after, before = e.after or {}, e.before or {}
+        changed = () if e.before is None else tuple(
+            f for f in COMPARED if not _same(f, before.get(f), after.get(f)))
+        sites.append({"station_id": e.station_id, "action": e.action,
+                      "name": after.get("name", ""), "district_name": after.get("district_name"),
+                      "county_name": after.get("county_name"), "changed_fields": changed})
+    return {**detail, "sites": sites, "sites_total": total}

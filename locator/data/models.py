@@ -200,6 +200,9 @@ class ImportBatch(Base):
     data_version: Mapped[int] = mapped_column(Integer, nullable=False)
     undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     undone_by: Mapped[str | None] = mapped_column(String(80))
+    #: The one union district every site of the batch lies in (before and after), or
+    #: ``None`` when it spans several: district staff see and undo only their own.
+    district_code: Mapped[str | None] = mapped_column(String(6), index=True)
 
 
 class StationHistory(Base):

@@ -97,6 +97,7 @@ CODES = (
     "duplicate_column", "no_rows", "bad_coordinate", "swapped_lat_lon", "out_of_area",
     "district_mismatch", "duplicate_in_file", "duplicate_existing", "unknown_id",
     "unknown_service", "bad_opening_hours", "bad_text", "bad_value",
+    "outside_your_district",
 )
 #: Longest text per field, in characters, after normalisation.
 MAX_LENGTH = {"name": 100, "address": 200, "host": 100, "phone": 40, "district": 40,
