@@ -87,8 +87,8 @@ def _upload_cap(endpoint, _values):
 
 @bp.errorhandler(413)
 def _too_large(_e):
-    mb = current_app.config["IMPORT_MAX_BYTES"] / 1024 / 1024
-    message = _("文件太大：最大 %(mb)s MB。请把文件拆成几份，分别上传。", mb=f"{mb:g}")
+    mb = "%g" % (current_app.config["IMPORT_MAX_BYTES"] / 2**20)
+    message = _("文件太大：最大 %(mb)s MB。请把文件拆成几份，分别上传。", mb=mb)
     return render_template("staff/import_error.html", message=message, status=413), 413
 
 
