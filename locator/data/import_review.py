@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pyproj import Geod
 
 from locator.data.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
 from locator.data.imports import ImportHasProblems, ImportPlan, apply_import, plan_import
@@ -63,6 +64,7 @@ FIX_HINTS: dict[str, tuple[str, str]] = {
                               "district or an admin"),
 }
 _QUOTED = set("「」'\"")
+_GEOD = Geod(ellps="WGS84")
 
 
 class StalePreview(Conflict):
@@ -144,6 +146,23 @@ def _show(field: str, value: Any, lang: str) -> str:
     return str(value)
 
 
+def _changes(row, lang: str) -> list[tuple[str, str, str]]:
+    """``(field label, old, new)`` per changed field; a move is one "position" entry
+    (WGS-84 lon, lat) that says how far the site moved (geodesic metres)."""
+    en = lang == "en"
+    out = [(f if en else COLUMNS[f][0], _show(f, row.before[f], lang),
+            _show(f, row.values[f], lang))
+           for f in row.changed_fields if f not in ("lon", "lat")]
+    if {"lon", "lat"} & set(row.changed_fields):
+        (x0, y0), (x1, y1) = ((row.before["lon"], row.before["lat"]),
+                              (row.values["lon"], row.values["lat"]))
+        _, _, metres = _GEOD.inv(x0, y0, x1, y1)
+        moved = f" (moved {metres:,.0f} m)" if en else f"（移动 {metres:,.0f} 米）"
+        out.append(("position" if en else "位置", f"{x0:.6f}, {y0:.6f}",
+                    f"{x1:.6f}, {y1:.6f}{moved}"))
+    return out
+
+
 def _display(lon: list[float], lat: list[float], datum: str) -> list[tuple[float, float]]:
     if not lon:
         return []
@@ -178,7 +197,6 @@ def preview(plan: ImportPlan, *, lang: str = "zh", display_datum: str = "wgs84",
         id]``, in ``display_datum`` degrees.
     """
     report = plan.report(lang)
-    en = lang == "en"
     counted = report["new"] + report["changed"] + report["unchanged"]
     problems = []
     for p in report["problems"][:row_limit]:
@@ -193,11 +211,8 @@ def preview(plan: ImportPlan, *, lang: str = "zh", display_datum: str = "wgs84",
                  "county_name": r.values["county_name"],
                  "address": r.values.get("address", ""),
                  "lon": r.values["lon"], "lat": r.values["lat"]} for r in new[:row_limit]]
-    changed_rows = [{"row": r.row, "id": r.id, "name": r.values.get("name")
-                     or r.before["name"], "changes": [
-                         (f if en else COLUMNS[f][0], _show(f, r.before[f], lang),
-                          _show(f, r.values[f], lang)) for f in r.changed_fields]}
-                    for r in changed[:row_limit]]
+    changed_rows = [{"row": r.row, "id": r.id, "name": r.values.get("name") or r.before["name"],
+                     "changes": _changes(r, lang)} for r in changed[:row_limit]]
 
     moved = [r for r in changed if {"lon", "lat"} & set(r.changed_fields)]
     new_at = _display([r.values["lon"] for r in new], [r.values["lat"] for r in new],

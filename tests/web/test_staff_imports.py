@@ -223,7 +223,7 @@ def test_changed_rows_and_the_map_of_new_and_moved_points(app):
     client = login(app, "admin1")
     _, page = check(client, (CORPUS / "files" / "update.csv").read_bytes())
     assert "<b>名称</b>：前进街环卫工人爱心驿站 → 前进街环卫工人爱心驿站（新址）" in page
-    assert "<b>经度</b>：114.548946 → 114.549946" in page
+    assert "<b>位置</b>：114.548946, 38.035861 → 114.549946, 38.035861（移动 88 米）" in page
     data = json.loads(re.search(r'<script id="import-map-data" type="application/json">(.*?)'
                                 r"</script>", page, re.S).group(1))
     assert data["new"] == [[116.8921, 38.2899, "全新驿站", 5]]
@@ -236,7 +236,7 @@ def test_changed_rows_and_the_map_of_new_and_moved_points(app):
 def test_the_annotated_sheet_downloads_and_opens(app):
     client = login(app, "admin1")
     path, page = check(client, (CORPUS / "files" / "dms.csv").read_bytes())
-    assert 'href="%s/problems.xlsx"' % path in page
+    assert f'href="{path}/problems.xlsx"' in page
     r = client.get(path + "/problems.xlsx")
     assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(r.data))
