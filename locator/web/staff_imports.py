@@ -55,8 +55,9 @@ def _user():
 
 
 def _district() -> str | None:
-    """The district an account is restricted to (``None`` for admins)."""
-    return None if _user().role == "admin" else _user().district_code
+    """The district an account is restricted to (``None`` for admins; fails closed: a
+    non-admin without a district matches no district)."""
+    return None if _user().role == "admin" else (_user().district_code or "-")
 
 
 def _plan_args() -> dict:
