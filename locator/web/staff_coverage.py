@@ -74,7 +74,7 @@ def _query() -> tuple[str | None, int]:
 def distance_label(m: int) -> str:
     """500 → "500 米", 1000 → "1 公里" (in the current language)."""
     if m >= 1000:
-        return _("%(n)s 公里", n=f"{m / 1000:g}")
+        return _("%(n)s 公里", n=format(m / 1000, "g"))
     return _("%(n)s 米", n=m)
 
 
