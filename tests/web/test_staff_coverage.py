@@ -438,3 +438,13 @@ def test_province_station_list(app, boss):
     with app.app_context():
         assert len(rows) == len(app.extensions["locator"].snapshot().sites)
     assert "filename=\"stations-hebei.csv\"" in r.headers["Content-Disposition"]
+
+
+def test_the_inline_scripts_of_the_page_are_es5(boss):
+    import pyjsparser
+
+    html = page(boss, f"?district={DISTRICT}")
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert scripts, "no inline script found: the check itself is broken"
+    for script in scripts:
+        pyjsparser.parse(script)
