@@ -9,7 +9,7 @@ from PIL import Image
 from locator.data import accounts
 from locator.errors import BadRequest
 from locator.web import staff
-from tests.browser.conftest import PNG_1x1, TILE_HOST, url_app
+from tests.browser.conftest import TILE_HOST, PNG_1x1, url_app
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

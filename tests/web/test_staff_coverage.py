@@ -217,12 +217,11 @@ def test_every_people_figure_says_it_is_a_coarse_estimate(boss):
 
 def test_radius_changes_the_figures(boss):
     shares = []
-    for radius in (500, 1000, 2000):
+    for radius in (1000, 2000):
         html = page(boss, f"?district={DISTRICT}&radius_m={radius}")
         assert f'value="{radius}" checked' in html
-        shares.append(re.search(r"<b>([\d.]+)%</b><span>面积覆盖率", html).group(1))
-    assert [float(s) for s in shares] == sorted(float(s) for s in shares)
-    assert len(set(shares)) == 3
+        shares.append(float(re.search(r"<b>([\d.]+)%</b><span>面积覆盖率", html).group(1)))
+    assert shares[0] < shares[1]
 
 
 def test_english_page(boss):
