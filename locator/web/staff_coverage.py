@@ -111,18 +111,22 @@ def index():
     state = get_state()
     engine = state.coverage()
     shell = pages._map_shell()
-    area = district or PROVINCE
-    downloads = [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
-                                     district=area, radius_m=radius_m),
-                  download_name(kind, fmt, _area_name(district), radius_m))
-                 for kind, formats in (("coverage", COVERAGE_FORMATS),
-                                       ("stations", STATION_FORMATS)) for fmt in formats]
     return render_template(
         "staff/coverage.html", view=coverage_view(engine, radius_m, district), shell=shell,
-        districts=state.regions().district_names(), radii=RADII_M, area=area,
-        classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS, downloads=downloads,
-        synthetic=engine.synthetic, metres=distance_label,
-        config=_client_config(district, radius_m, engine, shell.name))
+        districts=state.regions().district_names(), radii=RADII_M,
+        classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS,
+        downloads=_downloads(district, radius_m), synthetic=engine.synthetic,
+        metres=distance_label, config=_client_config(district, radius_m, engine, shell.name))
+
+
+def _downloads(district: str | None, radius_m: int) -> list[tuple[str, str, str, str]]:
+    """(kind, format, URL, file name) of every download button."""
+    area = district or PROVINCE
+    return [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
+                                district=area, radius_m=radius_m),
+             download_name(kind, fmt, _area_name(district), radius_m))
+            for kind, formats in (("coverage", COVERAGE_FORMATS),
+                                  ("stations", STATION_FORMATS)) for fmt in formats]
 
 
 def _area_name(district: str | None) -> str:

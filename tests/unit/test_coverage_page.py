@@ -198,3 +198,16 @@ def test_names_come_from_validated_values(engine, tmp_path):
     assert d.name == "测试市-驿站覆盖-1000米.geojson"
     assert d.ascii_name == "coverage-990100-1000m.geojson"
     assert d.mimetype == "application/geo+json" and d.size > 0
+
+
+def test_the_page_core_never_imports_flask():
+    from pathlib import Path
+
+    from tests.unit.test_architecture import imported_modules
+
+    root = Path(coverage_page.__file__).parent
+    for name in ("coverage_page.py", "downloads.py"):
+        bad = {m for m in imported_modules(root / name)
+               if m.split(".")[0] in {"flask", "werkzeug", "flask_login"}
+               or m.startswith("locator.web")}
+        assert not bad, (name, bad)
