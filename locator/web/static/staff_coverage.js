@@ -58,7 +58,7 @@
       var tr = el("tr", "");
       var cells = [s.rank, s.county_name, s.lon.toFixed(5) + ", " + s.lat.toFixed(5),
                    s.demand_added.toLocaleString("en-US"), percent(s.share_demand_after)];
-      for (var c = 0; c < cells.length; c++) { tr.appendChild(el("td", "", cells[c])); }
+      for (var c = 0; c < cells.length; c++) { tr.appendChild(el("td", c === 1 ? "text" : "", cells[c])); }
       tbody.appendChild(tr);
       var icon = L.divIcon({ className: "pick-icon", iconSize: [26, 26], iconAnchor: [13, 13],
                              html: "<span>" + Number(s.rank) + "</span>" });
