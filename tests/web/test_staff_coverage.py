@@ -386,7 +386,9 @@ def test_coverage_downloads_open_and_match_the_api(boss, api, fmt, tmp_path):
         html = r.data.decode("utf-8")
         assert "雄安新区工会驿站 1,000 米服务覆盖" in html
         assert "<script src" not in html and "<link" not in html
-        assert "<script>window.__x" not in html
+        assert f"<td>{api['share_area']:.1%}</td>" in html
+        assert f"<td>{api['stations']:,}</td>" in html
+        assert "window.__x=1" in html and "<script>window.__x" not in html  # escaped
 
 
 @pytest.mark.parametrize("fmt", STATION_FORMATS)
