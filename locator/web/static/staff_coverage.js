@@ -38,6 +38,16 @@
     return box;
   }
 
+  // A session that ended (sign-out elsewhere, expiry) answers with the sign-in page:
+  // reload, so that the browser goes there and comes back here afterwards.
+  function signedOut(xhr) {
+    if (xhr.responseURL && xhr.responseURL.indexOf("/staff/login") !== -1) {
+      window.location.reload();
+      return true;
+    }
+    return false;
+  }
+
   function percent(x) { return x === null ? "—" : (x * 100).toFixed(1) + "%"; }
 
   // The suggested sites: numbered markers on the map and rows in the table.
@@ -72,6 +82,7 @@
     var xhr = new XMLHttpRequest();
     xhr.open("GET", url);
     xhr.onload = function () {
+      if (signedOut(xhr)) { return; }
       if (xhr.status !== 200) { failed(); return; }
       ok(JSON.parse(xhr.responseText));
     };
@@ -167,7 +178,12 @@
       downloadStatus.textContent = message || "";
     }
     xhr.onload = function () {
-      if (xhr.status !== 200) { done(t.downloadFailed); return; }
+      if (signedOut(xhr)) { return; }
+      var disposition = xhr.getResponseHeader("Content-Disposition") || "";
+      if (xhr.status !== 200 || disposition.indexOf("attachment") !== 0) {
+        done(t.downloadFailed);
+        return;
+      }
       var url = URL.createObjectURL(xhr.response);
       var a = document.createElement("a");
       a.href = url;
