@@ -1,0 +1,194 @@
+"""The managers' coverage page (/staff/coverage): figures, map and downloads. Views are
+thin: the figures come from :mod:`locator.coverage_page`, the files from
+:mod:`locator.downloads`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from locator.coverage_page import (
+    DISTANCE_CLASSES_M,
+    MapPayloads,
+    coverage_view,
+    suggestion_rows,
+)
+from locator.downloads import DownloadCache, download_name
+from locator.errors import BadRequest
+from locator.escape import script_json
+from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
+from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
+from locator.web import pages
+from locator.web import params as p
+from locator.web.state import get_state
+
+bp = Blueprint("staff_coverage", __name__, url_prefix="/staff/coverage")
+PROVINCE = "all"  # the district picker's value for the whole province
+#: Fill colours of the distance classes (≤ 500 m, ≤ 1 km, ≤ 2 km, farther), ColorBrewer RdYlGn.
+GRID_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59")
+
+
+@dataclass
+class _Caches:
+    payloads: MapPayloads
+    downloads: DownloadCache
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["staff_coverage"] = _Caches(
+        payloads=MapPayloads(),
+        downloads=DownloadCache(Path(app.instance_path) / "cache" / "downloads"))
+    app.register_blueprint(bp)
+
+
+def _caches() -> _Caches:
+    from flask import current_app
+
+    return current_app.extensions["staff_coverage"]
+
+
+def _query() -> tuple[str | None, int]:
+    """(district code or None for the province, radius in metres) of the request.
+
+    Without ``district``, district staff see their own district and admins the province.
+    """
+    raw = request.args.get("district")
+    if raw is None or raw == "":
+        district = None if current_user.user.role == "admin" else current_user.user.district_code
+    elif raw == PROVINCE:
+        district = None
+    elif raw in get_state().district_codes():
+        district = raw
+    else:
+        raise BadRequest(_("没有这个地区。请从列表中选择。"), code="bad_parameter")
+    radius_m = int(p.choice(request.args, "radius_m", [str(r) for r in RADII_M],
+                            default=str(DEFAULT_RADIUS_M)))
+    return district, radius_m
+
+
+def distance_label(m: int) -> str:
+    """500 → "500 米", 1000 → "1 公里" (in the current language)."""
+    if m >= 1000:
+        return _("%(n)s 公里", n=format(m / 1000, "g"))
+    return _("%(n)s 米", n=m)
+
+
+def _client_config(district: str | None, radius_m: int, engine, map_name: str) -> dict:
+    """What staff_coverage.js needs, with every string it shows in the current language."""
+    area = district or PROVINCE
+    return {
+        "map": map_name,
+        "data": url_for("staff_coverage.map_json", district=area, radius_m=radius_m,
+                        v=_caches().payloads.stamp(engine)),
+        "suggestions": url_for("staff_coverage.suggestions_json", district=area,
+                               radius_m=radius_m, v=_caches().payloads.stamp(engine)),
+        "stationUrl": url_for("pages.station", site_id="ID"),
+        "colours": list(GRID_COLOURS), "proxy": bool(engine.grid.coarse_proxy),
+        "t": {
+            "loading": _("正在加载地图数据…"), "failed": _("地图数据加载失败，请刷新重试。"),
+            "generating": _("正在生成…"), "downloadFailed": _("生成失败，请稍后再试。"),
+            "grid": _("到最近驿站的距离"),
+            "covered": _("%(r)s 服务范围", r=distance_label(radius_m)),
+            "stations": _("在用驿站"), "suggestions": _("建议新站"), "counties": _("区县界"),
+            "suggestion": _("建议新站 #%(n)s", n="{n}"),
+            "adds": _("新增覆盖人口约 %(n)s 人", n="{n}"), "proxy": _("粗略估算"),
+            "details": _("详情"), "noSuggestions": _("没有可以新增覆盖的位置。"),
+            "suggestionsFailed": _("建议新站计算失败，请刷新重试。"),
+        },
+    }
+
+
+@bp.get("")
+@login_required
+def index():
+    """Coverage of the province or a district: figures, map, suggested sites, downloads."""
+    district, radius_m = _query()
+    state = get_state()
+    engine = state.coverage()
+    shell = pages._map_shell()
+    return render_template(
+        "staff/coverage.html", view=coverage_view(engine, radius_m, district), shell=shell,
+        districts=state.regions().district_names(), radii=RADII_M,
+        classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS,
+        downloads=_downloads(district, radius_m), synthetic=engine.synthetic,
+        metres=distance_label, config=_client_config(district, radius_m, engine, shell.name))
+
+
+def _downloads(district: str | None, radius_m: int) -> list[tuple[str, str, str, str]]:
+    """(kind, format, URL, file name) of every download button."""
+    area = district or PROVINCE
+    return [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
+                                district=area, radius_m=radius_m),
+             download_name(kind, fmt, _area_name(district), radius_m))
+            for kind, formats in (("coverage", COVERAGE_FORMATS),
+                                  ("stations", STATION_FORMATS)) for fmt in formats]
+
+
+def _area_name(district: str | None) -> str:
+    from locator.geo.coverage import PROVINCE_NAME
+
+    return PROVINCE_NAME if district is None else get_state().regions().district_names()[
+        district]
+
+
+@bp.get("/map.json")
+@login_required
+def map_json():
+    """The map's layers (outlines, distance grid, covered area, stations, suggestions)."""
+    district, radius_m = _query()
+    state = get_state()
+    engine = state.coverage()
+    payloads = _caches().payloads
+    payload = payloads.get(engine, radius_m, district, display_datum=state.basemap.datum)
+    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(payload.gzipped if gz else payload.body, mimetype="application/json")
+    if gz:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    fresh = request.args.get("v") == payloads.stamp(engine)
+    response.headers["Cache-Control"] = ("private, max-age=31536000, immutable" if fresh
+                                         else "private, no-cache")
+    response.set_etag(payload.etag + ("-gz" if gz else ""))
+    return response.make_conditional(request)
+
+
+@bp.get("/suggestions.json")
+@login_required
+def suggestions_json():
+    """Suggested new sites (the slowest figures: the page asks for them last)."""
+    district, radius_m = _query()
+    state = get_state()
+    body = script_json(suggestion_rows(state.coverage(), radius_m, district,
+                                       display_datum=state.basemap.datum))
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/download/<any(coverage, stations):kind>/<fmt>")
+@login_required
+def download(kind: str, fmt: str):
+    """A coverage export or the station list of the area, made once per data version."""
+    district, radius_m = _query()
+    state = get_state()
+    cache = _caches().downloads
+    if kind == "coverage":
+        file = cache.coverage(state.coverage(), fmt, radius_m=radius_m, district=district)
+    else:
+        snap = state.snapshot()
+        file = cache.stations(snap.sites, snap.version, fmt, regions=state.regions(),
+                              district=district)
+    response = send_file(file.file, mimetype=file.mimetype, conditional=False, etag=False)
+    response.content_length = file.size
+    # RFC 6266: an ASCII name made by the server, and the Chinese one as filename*
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{file.ascii_name}"; '
+        f"filename*=UTF-8''{quote(file.name, safe='')}")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
