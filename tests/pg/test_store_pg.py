@@ -61,12 +61,12 @@ def test_plain_postgresql_urls_use_psycopg_3(pg, store):
         plain.dispose()
 
 
-def test_every_demo_record_round_trips_exactly(store):
-    """JSON lists, dates, aware datetimes (server in Asia/Shanghai), floats, booleans."""
-    from locator.data.store import load_demo
-
-    assert load_demo(store, DEMO) == 5990
-    assert store.data_version() == 1
+def test_every_demo_record_round_trips_exactly(demo_app):
+    """`locator init` loaded the demo into PostgreSQL: JSON lists, dates, aware datetimes
+    (the server runs in Asia/Shanghai), floats and booleans all come back as they went in."""
+    store = demo_app.extensions["locator"].store
+    assert store.url.startswith("postgresql+psycopg://")
+    assert store.count_sites() == 5990 and store.data_version() == 1
     expected = {row["id"]: row for row in demo_rows(DEMO)}
     with store.read() as s:
         got = {st.id: {k: getattr(st, k) for k in expected[st.id]} for st in s.scalars(
@@ -157,7 +157,7 @@ def test_a_writer_that_waited_for_the_lock_is_refused(any_store):
         assert s.scalars(select(Station.name)).all() == ["first"]
 
 
-def _race(n: int, work) -> list[object]:
+def race(n: int, work) -> list[object]:
     """Run ``work(i)`` in ``n`` threads released together; each one's result or error."""
     barrier = threading.Barrier(n)
     outcomes: list[object] = [None] * n
@@ -187,7 +187,7 @@ def test_concurrent_claims_exactly_one_wins(any_store):
     store = any_store
     for round_ in range(3):
         version = store.data_version()
-        outcomes = _race(2, lambda i, v=version, r=round_: _claim_and_add(
+        outcomes = race(2, lambda i, v=version, r=round_: _claim_and_add(
             store, v, f"HB130102-{r}{i:03d}"))
         assert outcomes.count("won") == 1, outcomes
         assert [type(o) for o in outcomes].count(Conflict) == 1, outcomes
@@ -206,7 +206,7 @@ def test_concurrent_plain_writes_lose_no_bump(any_store):
                 s.add(Station(**a_station(f"HB130102-{w}{i:03d}")))
         return "ok"
 
-    assert _race(4, five_writes) == ["ok"] * 4
+    assert race(4, five_writes) == ["ok"] * 4
     assert store.data_version() == 20 and store.count_sites() == 20
 
 
