@@ -91,6 +91,16 @@ class PgServer:
             conn.execute(f'CREATE DATABASE "{name}"{clause}')
         return name
 
+    def empty_database(self, name: str) -> None:
+        """Delete every row of a migrated database; ids and the data version start again."""
+        from locator.data.models import Base
+
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables
+                           if t.name != "meta")
+        with self.connect(name) as conn:
+            conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            conn.execute("UPDATE meta SET data_version = 0")
+
     def drop_database(self, name: str) -> None:
         with self.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -199,12 +209,7 @@ def pg_module_database(pg, pg_empty_template):
 def pg_database(pg, pg_module_database):
     """The module's database, emptied for this test: no rows, ids and the data version
     start again from the beginning (cheaper than a copy per test)."""
-    from locator.data.models import Base
-
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "meta")
-    with pg.connect(pg_module_database) as conn:
-        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        conn.execute("UPDATE meta SET data_version = 0")
+    pg.empty_database(pg_module_database)
     return pg_module_database
 
 
