@@ -120,14 +120,37 @@ def _server_user() -> dict:
                 "PostgreSQL as", pytrace=False)
 
 
-def _run(args: list[str], *, as_user: dict, cwd: Path) -> None:
+def _run(args: list, *, as_user: dict, cwd: Path, log: Path | None = None) -> bool:
+    """Run a PostgreSQL tool; fail the tests with its output (and the server's log)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
            "TZ": "UTC"}
     result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
                             text=True, timeout=120, **as_user)
     if result.returncode != 0:
+        server_log = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
         pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n"
-                    f"{result.stdout}\n{result.stderr}", pytrace=False)
+                    f"{result.stdout}\n{result.stderr}\n{server_log}", pytrace=False)
+    return True
+
+
+def _stop(bin_dir: Path, data: Path, as_user: dict) -> None:
+    subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
+                    "stop"], cwd=data.parent, capture_output=True, timeout=60, **as_user)
+
+
+def _remove_orphans(bin_dir: Path, as_user: dict) -> None:
+    """Stop and delete the clusters of earlier test sessions that were killed before they
+    could clean up (their ``owner`` pid is gone); other live sessions keep theirs."""
+    for owner in Path(tempfile.gettempdir()).glob("locator-pg-*/owner"):
+        try:
+            os.kill(int(owner.read_text()), 0)
+            continue  # still running
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        _stop(bin_dir, owner.parent / "data", as_user)
+        shutil.rmtree(owner.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -137,27 +160,27 @@ def pg():
     if bin_dir is None:
         pytest.fail(NOT_FOUND.format(glob=PG_BIN_GLOB), pytrace=False)
     as_user = _server_user()
+    _remove_orphans(bin_dir, as_user)
     # Not under pytest's tmp_path: its folders are private to root, and the server user
     # must reach its data folder and socket. A short path also keeps the socket's path
     # below the 107-byte limit.
     root = Path(tempfile.mkdtemp(prefix="locator-pg-"))
-    data = root / "data"
+    (root / "owner").write_text(str(os.getpid()))
+    data, log = root / "data", root / "server.log"
     if as_user:
         os.chown(root, as_user["user"], as_user["group"])
-    server = PgServer(bin_dir, root)
     started = False
     try:
-        _run([bin_dir / "initdb", "-D", data, "-U", server.user, "--auth=trust",
+        _run([bin_dir / "initdb", "-D", data, "-U", PgServer.user, "--auth=trust",
               "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
              as_user=as_user, cwd=root)
-        _run([bin_dir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60",
-              "-o", f"{SERVER_OPTIONS} -k {root}", "start"], as_user=as_user, cwd=root)
-        started = True
-        yield server
+        started = _run([bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60",
+                        "-o", f"{SERVER_OPTIONS} -k {root}", "start"],
+                       as_user=as_user, cwd=root, log=log)
+        yield PgServer(bin_dir, root)
     finally:
         if started:
-            _run([bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-                 as_user=as_user, cwd=root)
+            _stop(bin_dir, data, as_user)
         shutil.rmtree(root, ignore_errors=True)
 
 
