@@ -119,6 +119,22 @@ def _claim_version(session: Session, expected: int) -> None:
     session.info[_BUMPED] = True
 
 
+def _snapshot_reads(engine: Engine) -> Engine:
+    """A copy of ``engine`` whose transactions see one snapshot from start to end.
+
+    Without it, a version and the rows read after it could disagree: PostgreSQL's READ
+    COMMITTED takes a new snapshot per statement, and Python's sqlite3 starts no
+    transaction for a ``SELECT``, so each one sees the latest commit. PostgreSQL gets
+    REPEATABLE READ (free for a read-only transaction); SQLite an explicit ``BEGIN``
+    (in WAL mode readers never block the writer).
+    """
+    if engine.dialect.name != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ")
+    readers = engine.execution_options()
+    event.listen(readers, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    return readers
+
+
 def _reset(session: Session, *_args) -> None:
     session.info.pop(_BUMPED, None)
 
@@ -130,12 +146,7 @@ class Store:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite's read transactions already see one snapshot; PostgreSQL's default, READ
-        # COMMITTED, takes a new one per statement, so a version and the rows read after
-        # it could disagree. REPEATABLE READ costs nothing for a read-only transaction.
-        readers = self.engine if self.engine.dialect.name == "sqlite" else \
-            self.engine.execution_options(isolation_level="REPEATABLE READ")
-        self._readers = sessionmaker(readers, expire_on_commit=False)
+        self._readers = sessionmaker(_snapshot_reads(self.engine), expire_on_commit=False)
         for factory in (self.sessions, self._readers):
             event.listen(factory, "before_flush", self._before_flush)
             event.listen(factory, "do_orm_execute", self._on_execute)
