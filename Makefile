@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test chromium fonts lint benchmarks clean
+.PHONY: run test install install-test chromium fonts postgres lint benchmarks clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,8 +31,8 @@ run: install
 	$(BIN)/locator init
 	$(BIN)/locator run --host $(HOST) --port $(PORT)
 
-## Install everything the tests need (Chromium and a CJK font included) and run the whole suite
-test: install-test chromium fonts
+## Install everything the tests need (Chromium, a CJK font and PostgreSQL included) and run the whole suite
+test: install-test chromium fonts postgres
 	$(BIN)/python -m pytest
 
 ## Debian's Chromium for the browser tests, installed when missing
@@ -50,6 +50,14 @@ fonts:
 		echo "installing Debian's fonts-wqy-microhei for PNG/PDF exports"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei; }
+
+## Debian's PostgreSQL server for tests/pg, installed when missing (the tests start a
+## throwaway cluster of their own with its initdb and pg_ctl; no service is used)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the PostgreSQL tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff

@@ -1,10 +1,18 @@
 """The store: engine, sessions, migrations and the ``data_version`` counter.
 
 SQLite is the embedded default (WAL, foreign keys on, a busy timeout); the same code runs
-on PostgreSQL through ``DATABASE_URL``. Every transaction that writes a
-:class:`~locator.data.models.Versioned` row bumps ``meta.data_version`` once, inside the
+on PostgreSQL through ``DATABASE_URL`` (``postgresql://user:password@host/db``, driven by
+psycopg 3), so that many app servers can share one database. Every transaction that writes
+a :class:`~locator.data.models.Versioned` row bumps ``meta.data_version`` once, inside the
 same transaction, so a reader that sees the new rows also sees the new version and a
 cheap ``SELECT`` tells every worker when to rebuild its in-memory index.
+
+Both backends are used at their default isolation (SQLite: one writer at a time;
+PostgreSQL: READ COMMITTED). Every bump is a single atomic ``UPDATE meta ... SET
+data_version = data_version + 1``, which takes the row's write lock, so writers queue on
+that one row; and :meth:`Store.write` with ``expected_version`` claims the version with
+``UPDATE ... WHERE data_version = :expected``: a writer that waited for the lock sees the
+committed version when it gets it, matches no row and is refused (tests/pg prove it).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from locator.data.models import Meta, Station, Versioned
@@ -25,9 +34,33 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _BUMPED = "locator_version_bumped"
 
 
+def database_url(url: str) -> str:
+    """The URL with its driver spelled out: PostgreSQL URLs use psycopg 3.
+
+    SQLAlchemy's default PostgreSQL driver is psycopg2, which we do not install; a plain
+    ``postgresql://`` (or Heroku-style ``postgres://``) URL means psycopg 3 here.
+
+    >>> database_url("postgresql://u:p@db.example/locator")
+    'postgresql+psycopg://u:p@db.example/locator'
+    >>> database_url("sqlite:///instance/locator.sqlite3")
+    'sqlite:///instance/locator.sqlite3'
+    """
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite connections get WAL, foreign keys and a busy timeout."""
-    if url.startswith("sqlite"):
+    """Create an engine; SQLite connections get WAL, foreign keys and a busy timeout.
+
+    PostgreSQL connections are checked before use (a server restart or a dropped idle
+    connection costs a reconnect, not an error), and text holding a NUL character, which
+    PostgreSQL cannot store or compare, is refused as a bad request instead of failing as
+    a server error (SQLite simply finds nothing).
+    """
+    url = database_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 5})
 
         @event.listens_for(engine, "connect")
@@ -40,7 +73,19 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _nul_is_a_bad_request)
+    return engine
+
+
+def _nul_is_a_bad_request(context):
+    from locator.errors import BadRequest
+
+    error = context.original_exception
+    if isinstance(error, context.dialect.loaded_dbapi.DataError) and "NUL" in str(error):
+        return BadRequest("文字中不能含有空字符（NUL）。", code="bad_text",
+                          message_en="Text may not contain the NUL character.")
+    return None
 
 
 def _bump_once(session: Session) -> None:
@@ -57,6 +102,9 @@ def _claim_version(session: Session, expected: int) -> None:
     from locator.errors import Conflict
 
     meta = Meta.__table__
+    # One atomic statement, never "SELECT, compare, UPDATE": under PostgreSQL's READ
+    # COMMITTED two writers could both read the old version and both go on. Here the
+    # second blocks on the row lock, re-reads the committed row and matches nothing.
     result = session.connection().execute(
         update(meta).where(meta.c.id == 1, meta.c.data_version == expected)
         .values(data_version=meta.c.data_version + 1)
@@ -71,6 +119,22 @@ def _claim_version(session: Session, expected: int) -> None:
     session.info[_BUMPED] = True
 
 
+def _snapshot_reads(engine: Engine) -> Engine:
+    """A copy of ``engine`` whose transactions see one snapshot from start to end.
+
+    Without it, a version and the rows read after it could disagree: PostgreSQL's READ
+    COMMITTED takes a new snapshot per statement, and Python's sqlite3 starts no
+    transaction for a ``SELECT``, so each one sees the latest commit. PostgreSQL gets
+    REPEATABLE READ (free for a read-only transaction); SQLite an explicit ``BEGIN``
+    (in WAL mode readers never block the writer).
+    """
+    if engine.dialect.name != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ")
+    readers = engine.execution_options()
+    event.listen(readers, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    return readers
+
+
 def _reset(session: Session, *_args) -> None:
     session.info.pop(_BUMPED, None)
 
@@ -79,13 +143,15 @@ class Store:
     """Engine + session factory for one database URL."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.engine = make_engine(url)
+        self.url = database_url(url)
+        self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self.sessions, "before_flush", self._before_flush)
-        event.listen(self.sessions, "do_orm_execute", self._on_execute)
-        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-            event.listen(self.sessions, name, _reset)
+        self._readers = sessionmaker(_snapshot_reads(self.engine), expire_on_commit=False)
+        for factory in (self.sessions, self._readers):
+            event.listen(factory, "before_flush", self._before_flush)
+            event.listen(factory, "do_orm_execute", self._on_execute)
+            for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+                event.listen(factory, name, _reset)
 
     @staticmethod
     def _before_flush(session: Session, _ctx, _instances) -> None:
@@ -102,7 +168,9 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        """A read-only session: every statement in it sees the same snapshot of the data
+        (on PostgreSQL a REPEATABLE READ transaction). Write with :meth:`write`."""
+        with self._readers() as session:
             yield session
 
     @contextmanager
