@@ -137,9 +137,14 @@
     var b = d.bounds;
     map.options.zoomSnap = 0.25; // fit the area snugly (the shared shell snaps to whole zooms)
     map.options.zoomDelta = 0.5;
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
-    setStatus("");
-    document.documentElement.setAttribute("data-coverage-ready", "1");
+    function fit() {
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8], animate: false });
+      setStatus("");
+      document.documentElement.setAttribute("data-coverage-ready", "1");
+    }
+    // The shell's own province fit may still be animating when the data arrives (it does
+    // when the data is cached); Leaflet would end that animation on the province view.
+    if (map._animatingZoom) { map.once("zoomend", fit); } else { fit(); }
   }
 
   function load() {
