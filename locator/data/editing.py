@@ -52,7 +52,7 @@ from locator.data.imports import (
 from locator.data.models import KINDS, STATUSES, Station, StationHistory, User
 from locator.data.readers import Table
 from locator.data.store import Store
-from locator.data.validate import _Bad, clean_text, validate_table
+from locator.data.validate import _Bad, clean_text, parse_services, validate_table
 from locator.errors import BadRequest, Conflict, LocatorError, NotFound
 from locator.geo.datum import DATUMS, from_wgs84
 from locator.geo.hours import TZ
@@ -76,6 +76,7 @@ __all__ = [
     "change_status",
     "create_station",
     "form_input",
+    "form_services",
     "get_station",
     "is_stale",
     "list_stations",
@@ -215,6 +216,20 @@ def form_input(record: dict[str, Any]) -> StationInput:
         lon=_coordinate_text(record["lon"]), lat=_coordinate_text(record["lat"]),
         datum="wgs84", version=record["updated_at"],
     )
+
+
+def form_services(posted: list[str]) -> list[str]:
+    """The services a form posted, as its checkboxes show them again: each recognised
+    label or code as its code, anything else as typed (so it can be unticked).
+
+    >>> form_services(["饮水", "toilet", "按摩"])
+    ['drinking_water', 'toilet', '按摩']
+    """
+    out = []
+    for value in posted:
+        codes, unknown = parse_services(value)
+        out += codes + unknown
+    return list(dict.fromkeys(out))
 
 
 def _field_problem(p, *, new: bool) -> FieldProblem:

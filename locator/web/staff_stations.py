@@ -70,6 +70,7 @@ def _map_config(record: dict | None, relocate: bool) -> str:
 
 def _render_form(record: dict | None, inp: editing.StationInput, *, errors=None,
                  status_errors=None, status_input=None, message=None, code=200):
+    inp.services = editing.form_services(inp.services)
     return render_template(
         "staff/station_form.html", record=record, inp=inp, errors=errors or {},
         status_errors=status_errors or {}, status_input=status_input or {}, message=message,
