@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from locator.data import accounts, editing
 from locator.data.models import Station
-from tests.browser.conftest import PNG_1x1, TILE_HOST
+from tests.browser.conftest import TILE_HOST, PNG_1x1
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

@@ -271,8 +271,9 @@ def test_errors_are_shown_beside_the_fields_and_nothing_typed_is_lost(app):
     r = client.post(f"/staff/stations/{sid}", data=data)
     page = r.get_data(as_text=True)
     assert r.status_code == 422
-    for message in ("名称中含有不可见的格式字符（U+202E），请删除它", "经度有误：「nan」不是可识别的坐标",
-                    "不认识的服务「按摩」", "无法识别开放时间「有时候开」"):
+    for message in ("名称中含有不可见的格式字符（U+202E），请删除它",
+                    "经度有误：「nan」不是可识别的坐标", "不认识的服务「按摩」",
+                    "无法识别开放时间「有时候开」"):
         assert message in page
     # each message sits right after its field
     assert re.search(r'id="f-hours"[^>]*aria-invalid="true".*?</p>\s*<p class="field-error"',
