@@ -37,13 +37,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+import pandas as pd
+from sqlalchemy import and_, func, or_, select
 
 from locator.data.columns import COLUMNS
 from locator.data.imports import (
     _DEFAULTS,
     _POSITION,
-    _read_state,
     _same,
     allocate_ids,
     station_record,
@@ -284,6 +284,34 @@ def validate_input(inp: StationInput, *, regions, existing=None,
     return values, problems
 
 
+#: Sites within this many degrees of a point are the candidates of the duplicate rule
+#: (it looks 100 m around; 0.01 degree is over 850 m anywhere in Hebei).
+NEARBY_DEG = 0.01
+
+
+def _nearby(store: Store, lon: float, lat: float, station_id: str | None):
+    """The sites near a WGS-84 point (and the edited site), as validation wants them."""
+    columns = [Station.id, Station.kind, Station.name, Station.lon, Station.lat,
+               Station.status]
+    near = and_(Station.lon.between(lon - NEARBY_DEG, lon + NEARBY_DEG),
+                Station.lat.between(lat - NEARBY_DEG, lat + NEARBY_DEG))
+    with store.read() as session:
+        rows = session.execute(select(*columns).where(
+            or_(near, Station.id == station_id) if station_id else near)).all()
+    return pd.DataFrame(rows, columns=["id", "kind", "name", "lon", "lat", "status"])
+
+
+def _check_against_store(store: Store, inp: StationInput, *, regions,
+                         station_id: str | None) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """:func:`validate_input` with the duplicate rule against the sites near the point."""
+    values, problems = validate_input(inp, regions=regions)
+    if "lon" in values:
+        existing = _nearby(store, values["lon"], values["lat"], station_id)
+        values, problems = validate_input(inp, regions=regions, existing=existing,
+                                          station_id=station_id)
+    return values, problems
+
+
 def _district_problems(user: User, values: dict[str, Any], regions) -> list[FieldProblem]:
     code = values.get("district_code")
     if code is None or user.can_see(code):
@@ -339,16 +367,16 @@ def locate_input(lon: str, lat: str, datum: str, *, regions, user: User,
     return out
 
 
-def default_view(regions, user: User) -> tuple[float, float]:
-    """Where a new site's map starts: a point inside the user's district (admins: the
-    province), WGS-84 ``(lon, lat)``."""
+def default_view(regions, user: User) -> tuple[float, float, int]:
+    """Where a new site's map starts: ``(lon, lat, zoom)``, WGS-84; a point inside the
+    user's district at zoom 10, or (admins) the middle of the province at zoom 7."""
     districts = regions.districts
     if user.role != "admin":
         rows = districts[districts["code"] == user.district_code]
         if len(rows):
             point = rows.geometry.iloc[0].representative_point()
-            return round(point.x, 5), round(point.y, 5)
-    return 116.0, 39.3  # inside 廊坊/保定, near the middle of Hebei's extent
+            return round(point.x, 5), round(point.y, 5), 10
+    return 116.0, 39.3, 7  # 高碑店, near the middle of Hebei's extent
 
 
 # --------------------------------------------------------------------------- reading
@@ -588,11 +616,11 @@ def save_station(store: Store, user: User, station_id: str, inp: StationInput, *
     """
     now = _now(now)
     for _ in range(_TRIES):
-        version, existing = _read_state(store)
+        version = store.data_version()  # first: a write after this makes the claim fail
         record = get_station(store, user, station_id)
         _check_version(record, inp.version)
-        values, problems = validate_input(inp, regions=regions, existing=existing,
-                                          station_id=station_id)
+        values, problems = _check_against_store(store, inp, regions=regions,
+                                                station_id=station_id)
         problems += _district_problems(user, values, regions)
         if problems:
             raise Invalid(problems)
@@ -632,8 +660,8 @@ def create_station(store: Store, user: User, inp: StationInput, *, regions,
     """
     now = _now(now)
     for _ in range(_TRIES):
-        version, existing = _read_state(store)
-        values, problems = validate_input(inp, regions=regions, existing=existing)
+        version = store.data_version()
+        values, problems = _check_against_store(store, inp, regions=regions, station_id=None)
         problems += _district_problems(user, values, regions)
         if problems:
             raise Invalid(problems)

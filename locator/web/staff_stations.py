@@ -55,13 +55,13 @@ def _map_config(record: dict | None, relocate: bool) -> str:
     if record is not None:
         x, y = from_wgs84(record["lon"], record["lat"], base.datum)
         pin = [y, x]
-    lon, lat = editing.default_view(state.regions(), _user())
+    lon, lat, zoom = editing.default_view(state.regions(), _user())
     cx, cy = from_wgs84(lon, lat, base.datum)
     return script_json({
         "tiles": [{"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains}
                   for t in base.layers],
         "displayDatum": base.datum, "locateUrl": url_for("staff_stations.locate"),
-        "pin": pin, "center": [cy, cx], "relocate": relocate,
+        "pin": pin, "center": [cy, cx], "zoom": zoom, "relocate": relocate,
         "t": {"outside": _("不在河北省内"), "checking": _("正在核对位置…"),
               "failed": _("暂时无法核对位置，保存时会再检查。"),
               "pinHint": _("拖动图钉或在地图上点一下，坐标会自动填写（WGS-84）。")},

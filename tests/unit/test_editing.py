@@ -112,6 +112,10 @@ def test_a_duplicate_of_an_existing_site_is_refused_with_a_form_hint(store):
     (problem,) = e.value.problems
     assert (problem.field, problem.code) == ("coordinates", "duplicate_existing")
     assert first in problem.zh and "编号" not in problem.zh and "站点列表" in problem.zh
+    with pytest.raises(Invalid) as e:  # the same name within 100 m (here ~70 m)
+        create(store, lon="114.5020")
+    assert [p.code for p in e.value.problems] == ["duplicate_existing"]
+    assert create(store, name="另一个", lon="114.5020").startswith("HB130104-")
     # a site is not its own duplicate
     record = editing.get_station(store, ADMIN, first)
     inp = editing.form_input(record)

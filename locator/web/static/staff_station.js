@@ -23,7 +23,8 @@
   var place = document.getElementById("derived-place");
   var live = document.getElementById("coord-live");
 
-  var map = L.map(mapNode, { center: config.pin || config.center, zoom: config.pin ? 16 : 11 });
+  var map = L.map(mapNode, { center: config.pin || config.center,
+                             zoom: config.pin ? 16 : config.zoom });
   for (var i = 0; i < config.tiles.length; i++) {
     var t = config.tiles[i];
     L.tileLayer(t.url, { attribution: t.attribution, subdomains: t.subdomains, maxZoom: 18 })
@@ -107,7 +108,7 @@
         if (answer.display) {
           var latlng = [answer.display[1], answer.display[0]];
           placeMarker(latlng);
-          map.panTo(latlng);
+          map.setView(latlng, Math.max(map.getZoom(), 15));
         }
         showPlace(answer);
       });
