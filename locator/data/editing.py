@@ -111,7 +111,7 @@ REASON_MAX = 200
 # form field -> the import column it is validated as (Chinese header)
 _FORM_COLUMNS = ("name", "kind", "address", "services", "opening_hours", "host", "phone",
                  "lon", "lat", "id")
-_FIELD_OF_HEADER = {COLUMNS[f][0]: f for f in _FORM_COLUMNS}
+_FIELD_OF_HEADER = {COLUMNS[f][0]: f for f in _FORM_COLUMNS if f != "id"}
 _FIELD_OF_HEADER[f"{COLUMNS['lon'][0]}/{COLUMNS['lat'][0]}"] = "coordinates"
 _COORDINATE_CODES = {"swapped_lat_lon", "out_of_area", "duplicate_existing", "duplicate_in_file"}
 _TRIES = 5
