@@ -212,17 +212,6 @@ def test_the_list_shows_what_a_row_needs(app):
     assert "共 1 个站点" in page
 
 
-def test_the_list_is_fast_enough_on_6000_rows(app):
-    import time
-
-    client = login(app, "admin1")
-    listed(client, q="驿站")  # warm up
-    started = time.perf_counter()
-    for q in ("驿站", "hb13", "路", "nothing"):
-        listed(client, q=q, stale="1")
-    assert (time.perf_counter() - started) / 4 < 1.0  # generous: a CI box, not a benchmark
-
-
 # --------------------------------------------------------------------------- form
 
 def test_editing_a_site_reaches_the_public_api(app):
