@@ -48,12 +48,14 @@ from locator.geo.datum import DATUMS
 __all__ = [
     "ImportPlan",
     "PlannedRow",
+    "allocate_ids",
     "apply_import",
     "batch_detail",
     "list_batches",
     "plan_import",
     "station_record",
     "undo_import",
+    "write_history",
 ]
 
 #: Fields compared to decide whether a row changes an existing site.
@@ -290,6 +292,40 @@ class ImportHasProblems(LocatorError):
     message_en = "The file has problems; nothing was imported. Fix them and upload again."
 
 
+def allocate_ids(session, counties: list[str]) -> list[str]:
+    """New site ids ``HB<county code>-<4 digits>``, one per entry of ``counties``, in order.
+
+    Numbers continue from the county's counter (or its highest existing id, whichever is
+    larger) and the counters are raised in ``session``, so an id is never handed out
+    twice, not even after the site that had it was removed by an undo. Call it inside the
+    write transaction that inserts the sites.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open write transaction.
+    counties : list of str
+        The 6-digit county code of each new site.
+
+    Returns
+    -------
+    list of str
+        The ids, in the order of ``counties``.
+    """
+    last = _next_numbers(session, set(counties))
+    ids = []
+    for county in counties:
+        last[county] += 1
+        ids.append(f"HB{county}-{last[county]:04d}")
+    for county in sorted(set(counties)):
+        counter = session.get(IdCounter, county)
+        if counter is None:
+            session.add(IdCounter(county_code=county, last_number=last[county]))
+        else:
+            counter.last_number = last[county]
+    return ids
+
+
 def _next_numbers(session, counties: set[str]) -> dict[str, int]:
     """The last number used per county: the counter, or the highest existing id."""
     last = {c: 0 for c in counties}
@@ -339,26 +375,17 @@ def apply_import(store: Store, plan: ImportPlan, *, user: str) -> int | None:
 
         # new sites: ids from the per-county counters, one bulk insert
         new_rows = [r for r in todo if r.action == "new"]
-        counties = {r.values["county_code"] for r in new_rows}
-        last = _next_numbers(session, counties)
+        new_ids = allocate_ids(session, [r.values["county_code"] for r in new_rows])
         inserted = []
-        for row in new_rows:
-            county = row.values["county_code"]
-            last[county] += 1
+        for row, new_id in zip(new_rows, new_ids, strict=True):
             record = {**_EMPTY_RECORD, **_DEFAULTS, **row.values,
-                      "id": f"HB{county}-{last[county]:04d}", "updated_at": now,
+                      "id": new_id, "updated_at": now,
                       "updated_by": user, "synthetic": False}
             inserted.append(record)
             history.append({"station_id": record["id"], "action": "create", "before": None,
                             "after": {k: _json_value(v) for k, v in record.items()}})
         for start in range(0, len(inserted), 1000):
             session.execute(insert(Station), inserted[start:start + 1000])
-        for county in counties:
-            counter = session.get(IdCounter, county)
-            if counter is None:
-                session.add(IdCounter(county_code=county, last_number=last[county]))
-            else:
-                counter.last_number = last[county]
 
         # changed sites: loaded together, updated in place
         changed = [r for r in todo if r.action == "changed"]
@@ -376,7 +403,7 @@ def apply_import(store: Store, plan: ImportPlan, *, user: str) -> int | None:
             history.append({"station_id": row.id, "action": "update", "before": before,
                             "after": station_record(station)})
         session.flush()
-        _write_history(session, history, batch_id=batch.id, now=now, user=user)
+        write_history(session, history, batch_id=batch.id, now=now, user=user)
         return batch.id
 
 
@@ -394,8 +421,14 @@ def _load(session, ids: set[str]) -> dict[str, Station]:
     return found
 
 
-def _write_history(session, entries: list[dict[str, Any]], *, batch_id: int,
-                   now: dt.datetime, user: str) -> None:
+def write_history(session, entries: list[dict[str, Any]], *, batch_id: int | None,
+                  now: dt.datetime, user: str) -> None:
+    """Insert :class:`StationHistory` rows in ``session`` (the change's own transaction).
+
+    Each entry holds ``station_id``, ``action``, ``before`` and ``after`` (records from
+    :func:`station_record`, ``None`` where the site did not exist); ``batch_id`` is the
+    import batch, or ``None`` for a change made by hand.
+    """
     rows = [{**e, "batch_id": batch_id, "changed_at": now, "changed_by": user}
             for e in entries]
     for start in range(0, len(rows), 1000):
@@ -485,7 +518,7 @@ def undo_import(store: Store, batch_id: int, *, user: str,
                 for key, value in _from_record(entry.before).items():
                     setattr(station, key, value)
         session.flush()
-        _write_history(session, [{"station_id": e.station_id, "action": "undo",
+        write_history(session, [{"station_id": e.station_id, "action": "undo",
                                   "before": e.after, "after": e.before} for e in entries],
                        batch_id=batch_id, now=now, user=user)
         removed, restored = len(created), len(entries) - len(created)
