@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
@@ -332,3 +334,30 @@ def test_script_json_cannot_close_the_script():
 ])
 def test_csv_cell(value, expected):
     assert csv_cell(value) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(113.5, 119.8), st.floats(36.1, 42.6)), min_size=1,
+                max_size=30),
+       st.sampled_from([6, 8, 0]))
+def test_vectorised_hexagons_equal_one_by_one(points, resolution):
+    """The fast path builds every cell's polygon at once; the oracle builds them one by one
+    (resolution 0 includes pentagons, which take the slow branch)."""
+    import h3.api.numpy_int as h3n
+    import shapely
+
+    cells = [h3n.latlng_to_cell(lat, lon, resolution) for lon, lat in points]
+    fast = exports._hexagons(cells)
+    slow = [shapely.Polygon([(lng, lat) for lat, lng in h3n.cell_to_boundary(int(c))])
+            for c in cells]
+    assert len(fast) == len(slow)
+    assert all(shapely.equals_exact(a, b, tolerance=0) for a, b in zip(fast, slow, strict=True))
+
+
+def test_pentagons_take_the_slow_branch():
+    import h3.api.numpy_int as h3n
+
+    pentagon = int(h3n.get_pentagons(0)[0])
+    hexagon = h3n.latlng_to_cell(38.0, 114.5, 8)
+    polys = exports._hexagons([pentagon, hexagon])
+    assert [len(p.exterior.coords) - 1 for p in polys] == [5, 6]
