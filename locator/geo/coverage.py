@@ -27,15 +27,20 @@ Service areas (area figures)
 
 Demand (people figures) — a coarse proxy
     The 7th-census resident population of each union district
-    (:data:`locator.data.demo.DISTRICTS`) is spread evenly over the district's H3 cells
-    (equal shares; the cells of a district differ in area by a few per cent at most):
-    uniform density within a district. This is a **coarse
-    proxy** (cities are far denser than mountains) and every output says so
-    (:data:`DEMAND_NOTE`). H3 resolution 8 (cells of 0.48–0.57 km² in Hebei, about 356,000
+    (:data:`locator.data.demo.DISTRICTS`) is spread over the district's H3 cells:
+    ``URBAN_SHARE`` (60.07 %, Hebei's urban share in 2020) in Gaussian kernels around the
+    city centre (sigma 5 km, taking the shares of the urban districts near it) and around
+    a stand-in point of each other county (sigma 3 km; an equal share per county), the
+    rest in equal shares per cell (see :func:`_spread_population`). Every district keeps
+    exactly its census figure. This is a **coarse proxy** — the stand-in points are not
+    the real county seats and county populations are not known here — and every output
+    says so (:data:`DEMAND_NOTE`). A district whose centre is unknown (a test geography)
+    is spread evenly. H3 resolution 8 (cells of 0.48–0.57 km² in Hebei, about 356,000
     of them) is fine enough for a 500 m radius; a cell belongs to the county holding its
     centre. A cell is covered when its centre is within ``R`` geodesic metres of an
     active station (exact, ``pyproj.Geod``), and share of demand covered is the
-    population-weighted share of covered cells.
+    population-weighted share of covered cells. Other demand (counted searches, an
+    uploaded grid) comes in as a :class:`DemandGrid` over the same cells.
 
 Gaps and suggested sites
     Gaps are H3 resolution-6 areas (about 36 km²) ranked by unmet demand (the population
@@ -100,10 +105,20 @@ PROVINCE_NAME = "河北省"
 S_MIN = 0.9996
 
 DEMAND_NOTE = (
-    "需求为粗略代理：第七次人口普查各地区常住人口按面积均摊到区县和 H3 网格（同一地区内密度相同），"
-    "不是真实人口分布。Demand is a coarse proxy: each union district's 2020 census "
-    "population spread evenly over its area (H3 cells), not where people really are."
+    "需求为粗略代理：第七次人口普查各地区常住人口，按全省城镇化率 60.07% 分为城镇和乡村两部分；"
+    "乡村部分在地区内均摊，城镇部分集中在市中心和各区县代表点附近（高斯分布，σ 5 km / 3 km）。"
+    "代表点不是真实的县城位置，结果不是真实人口分布。"
+    "Demand is a coarse proxy: each union district's 2020 census population, 60.07 % "
+    "(Hebei's urban share) around the city centre and a stand-in point of each county "
+    "(Gaussian, sigma 5 km / 3 km), the rest spread evenly; not where people really are."
 )
+#: Hebei's urban share at the 2020 census: 44,816,486 of 74,610,235 residents live in
+#: towns (河北省第七次全国人口普查公报 No. 5, reproduced at lu100.cc/ShuJuXiangGuan/
+#: 2418759.html, the source research/data.md gives for the province total).
+URBAN_SHARE = 44_816_486 / 74_610_235
+#: Spread (metres) of the urban population around a city centre and around a county's
+#: stand-in seat; and how far from the centre an urban district (区) counts as the city.
+CENTRE_SIGMA_M, SEAT_SIGMA_M, CORE_RADIUS_M = 5_000.0, 3_000.0, 25_000.0
 
 #: Columns of the per-county and per-district tables, in order.
 FIGURE_COLUMNS = (
@@ -562,6 +577,13 @@ class DemandGrid:
         Persons per cell.
     note : str
         What the population is (shown with every figure derived from it).
+    source : str
+        The demand source: ``population`` (the census proxy), ``uploaded`` (a population
+        grid), ``searches`` (counted searches) — see :mod:`locator.data.demand`.
+    coarse_proxy : bool
+        True for the census proxy.
+    extra : mapping
+        More about the source (e.g. the searches' window and beyond-1 km share).
     """
 
     resolution: int
@@ -574,8 +596,9 @@ class DemandGrid:
     district_code: np.ndarray
     population: np.ndarray
     note: str = DEMAND_NOTE
-    source: str = "census-2020-uniform-per-district"
+    source: str = "population"
     coarse_proxy: bool = True
+    extra: Mapping = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -661,20 +684,64 @@ def _grid_cells(regions, resolution: int, cache_dir: Path | None) -> dict[str, n
     return arrays
 
 
+def _urban_centres(regions, code: str, own_counties: np.ndarray):
+    """Where a district's urban population is put: ``[(x, y, sigma_m, share), ...]`` in
+    UTM 50N, or None when the district's city centre is unknown (then it stays uniform).
+
+    Each county-level unit takes an equal share of the urban population around a
+    stand-in for its seat — its polygon's representative point, as the demo generator
+    uses (the geography has no seat locations) — except urban districts (names ending in
+    区) within ``CORE_RADIUS_M`` of the city centre, whose shares go to the centre
+    (:data:`locator.data.demo.DISTRICTS`, ±1 km, research/data.md §4.2).
+    """
+    from locator.data.demo import DISTRICTS
+
+    centre = {d.code: (d.centre_lon, d.centre_lat) for d in DISTRICTS}.get(code)
+    if centre is None or len(own_counties) == 0:
+        return None
+    cx, cy = _FORWARD.transform(*centre)
+    rows = regions.counties.iloc[own_counties]
+    seats = rows.geometry.representative_point()
+    sx, sy = _FORWARD.transform(seats.x.to_numpy(), seats.y.to_numpy())
+    share = 1.0 / len(rows)
+    core = np.array([name.endswith("区") for name in rows["name"]]) & (
+        np.hypot(np.asarray(sx) - cx, np.asarray(sy) - cy) <= CORE_RADIUS_M)
+    centres = [(cx, cy, CENTRE_SIGMA_M, share * core.sum())] if core.any() else []
+    centres += [(float(a), float(b), SEAT_SIGMA_M, share)
+                for a, b in zip(np.asarray(sx)[~core], np.asarray(sy)[~core], strict=True)]
+    return centres
+
+
+def _spread_population(regions, population, district, county, x, y) -> np.ndarray:
+    """Persons per cell: each district's figure, ``URBAN_SHARE`` of it in Gaussian kernels
+    around its urban centres (each kernel normalised over the district's cells, so the
+    district keeps exactly its census figure) and the rest in equal shares per cell."""
+    people = np.zeros(len(x))
+    for code in np.unique(district):
+        mine = np.flatnonzero(district == code)
+        total = float(population.get(code, 0.0))
+        centres = _urban_centres(regions, code, np.unique(county[mine]))
+        if centres is None:
+            # Equal shares per cell: a district's cells differ in area by a few per cent
+            # at most (H3 res 8 in Hebei), and equal weights make equal gains tie exactly.
+            people[mine] = total / len(mine)
+            continue
+        people[mine] = total * (1 - URBAN_SHARE) / len(mine)
+        for cx, cy, sigma, share in centres:
+            kernel = np.exp(-((x[mine] - cx) ** 2 + (y[mine] - cy) ** 2) / (2 * sigma**2))
+            if kernel.sum() > 0:
+                people[mine] += total * URBAN_SHARE * share * kernel / kernel.sum()
+    return people
+
+
 def _build_grid(regions, population: Mapping[str, float], resolution: int,
                 cache_dir: Path | None) -> DemandGrid:
     arrays = _grid_cells(regions, resolution, cache_dir)
     cell, county, lon, lat = arrays["cell"], arrays["county"], arrays["lon"], arrays["lat"]
     district = regions.counties["district_code"].to_numpy(dtype=object)[county]
-    # Equal shares per cell: a district's cells differ in area by a few per cent at most
-    # (H3 res 8 in Hebei: 0.3-2 % standard deviation within a district), far below the
-    # error of the uniform-density proxy itself, and equal weights make equal gains tie
-    # exactly in the site suggestions.
-    people = np.zeros(len(cell))
-    for code in np.unique(district):
-        mine = district == code
-        people[mine] = float(population.get(code, 0.0)) / mine.sum()
     x, y = _FORWARD.transform(lon, lat)
+    people = _spread_population(regions, population, district, county, np.asarray(x),
+                                np.asarray(y))
     return DemandGrid(resolution=resolution, cell=cell, lon=lon, lat=lat,
                       x=np.asarray(x), y=np.asarray(y), county=county.astype(np.intp),
                       district_code=district, population=people)
@@ -1295,7 +1362,9 @@ class CoverageEngine:
                         .to_dict("records")]
         grid = self.grid
         body["demand"] = {"source": grid.source, "h3_resolution": grid.resolution,
-                          "coarse_proxy": grid.coarse_proxy, "note": grid.note}
+                          "coarse_proxy": grid.coarse_proxy, "note": grid.note,
+                          "unit": "searches" if grid.source == "searches" else "persons",
+                          **{k: _plain(v) for k, v in grid.extra.items()}}
         body["method"] = {
             "counted": "active stations (kind=station); mother rooms and closed stations "
                        "are not counted",

@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from locator.data import accounts, report_queue
 from locator.data.models import REPORT_STATUSES, User
 from locator.errors import LocatorError
+from locator.web import staff_demand
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
         return SessionUser(user) if user else None
 
     app.register_blueprint(bp)
+    staff_demand.init_app(app)
 
     @app.context_processor
     def staff_helpers():
