@@ -42,6 +42,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import logging
 import math
 import threading
 import time
@@ -173,8 +174,7 @@ class SearchCounter:
     _flushed_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self):
-        ref = weakref.ref(self)
-        atexit.register(lambda: (c := ref()) is not None and c.flush())
+        atexit.register(_flush_at_exit, weakref.ref(self))
 
     def count(self, lon: float, lat: float, beyond: bool, day: dt.date) -> bool:
         """Count one search at WGS-84 ``lon``/``lat``; True when a flush is due.
@@ -213,6 +213,16 @@ class SearchCounter:
                 for key, n in batch.items():
                     self._buffer[key] = self._buffer.get(key, 0) + n
             raise
+
+
+def _flush_at_exit(ref) -> None:
+    counter = ref()
+    if counter is None:
+        return
+    try:
+        counter.flush()
+    except Exception:  # the process is ending: say so, but do not fail its exit
+        logging.getLogger(__name__).exception("search counts not written at exit")
 
 
 def search_window(days: int = SEARCH_DAYS, until: dt.date | None = None
