@@ -647,7 +647,8 @@ def coverage_engine(engine, store, demand: str | None = None, *, days: int = SEA
             else _searches_grid(engine.grid, store, first, last, min_shown))
     from locator.geo.coverage import CoverageEngine
 
-    other = CoverageEngine(engine.sites, engine.regions, version=engine.version, demand=grid)
+    other = CoverageEngine(engine.sites, engine.regions, version=engine.version, demand=grid,
+                           areas_from=engine)
     with _ENGINES_LOCK:
         return _ENGINES.setdefault(engine, {}).setdefault(key, other)
 

@@ -976,33 +976,40 @@ class _CountyGeometry:
 TILE_M = 5000.0
 
 
+def _clip(geometry, boxes: np.ndarray) -> np.ndarray:
+    """``geometry`` cut by each box (GEOS's fast rectangle clipping), empty parts dropped."""
+    out = [shapely.clip_by_rect(geometry, *b) for b in shapely.bounds(boxes)]
+    out = np.asarray(out, dtype=object) if out else np.empty(0, dtype=object)
+    return out[~shapely.is_empty(out) & (shapely.area(out) > 0)]
+
+
+def _grid_boxes(bounds, margin: float = 0.0) -> np.ndarray:
+    w, s, e, n = bounds
+    xs = np.arange(math.floor((w - margin) / TILE_M) * TILE_M, e + margin, TILE_M)
+    ys = np.arange(math.floor((s - margin) / TILE_M) * TILE_M, n + margin, TILE_M)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    return shapely.box(gx, gy, gx + TILE_M, gy + TILE_M)
+
+
 def _tiles(metric: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counties cut into ``TILE_M`` squares, then the outside of Hebei up to 20 km out
+    (owner ``len(metric)``): pieces that together cover the plane near Hebei."""
     pieces, owners = [], []
     for i, county in enumerate(metric):
-        w, s, e, n = county.bounds
-        xs = np.arange(math.floor(w / TILE_M) * TILE_M, e, TILE_M)
-        ys = np.arange(math.floor(s / TILE_M) * TILE_M, n, TILE_M)
-        gx, gy = np.meshgrid(xs, ys)
-        boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + TILE_M, gy.ravel() + TILE_M)
+        boxes = _grid_boxes(county.bounds)
         boxes = boxes[shapely.intersects(county, boxes)]
         inside = shapely.contains_properly(county, boxes)
-        cut = shapely.intersection(boxes[~inside], county)
-        cut = cut[~shapely.is_empty(cut) & (shapely.area(cut) > 0)]
-        for part in (boxes[inside], cut):
+        for part in (boxes[inside], _clip(county, boxes[~inside])):
             pieces.append(part)
             owners.append(np.full(len(part), i, dtype=np.int64))
-    # The outside of Hebei near it (up to 20 km out), as the pseudo-county len(metric).
     province = shapely.coverage_union_all(metric)
     w, s, e, n = province.bounds
-    ring = shapely.difference(shapely.box(w - 2e4, s - 2e4, e + 2e4, n + 2e4), province)
-    xs = np.arange(w - 2e4, e + 2e4, TILE_M)
-    ys = np.arange(s - 2e4, n + 2e4, TILE_M)
-    gx, gy = np.meshgrid(xs, ys)
-    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + TILE_M, gy.ravel() + TILE_M)
-    cut = shapely.intersection(boxes[shapely.intersects(ring, boxes)], ring)
-    cut = cut[~shapely.is_empty(cut) & (shapely.area(cut) > 0)]
-    pieces.append(cut)
-    owners.append(np.full(len(cut), len(metric), dtype=np.int64))
+    outside = shapely.difference(shapely.box(w - 2e4, s - 2e4, e + 2e4, n + 2e4), province)
+    shapely.prepare(outside)
+    boxes = _grid_boxes(outside.bounds)
+    part = _clip(outside, boxes[shapely.intersects(outside, boxes)])
+    pieces.append(part)
+    owners.append(np.full(len(part), len(metric), dtype=np.int64))
     return np.concatenate(pieces), np.concatenate(owners)
 
 
@@ -1014,7 +1021,7 @@ def _boundary_samples(metric: np.ndarray):
     from scipy.spatial import cKDTree
 
     lines = shapely.segmentize(shapely.boundary(metric), SAMPLE_SPACING_M)
-    return cKDTree(np.unique(shapely.get_coordinates(lines), axis=0))
+    return cKDTree(shapely.get_coordinates(lines))  # shared borders twice: harmless
 
 
 _COUNTY_GEOMETRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -1063,13 +1070,18 @@ class CoverageEngine:
     demand : DemandGrid, optional
         A ready demand grid over ``regions`` (e.g. :func:`with_population_table`); then
         ``population`` and ``resolution`` are not used.
+    areas_from : CoverageEngine, optional
+        An engine over the same sites whose covered areas this one reuses (areas do not
+        depend on the demand).
     """
 
     def __init__(self, sites: pd.DataFrame, regions, *,
                  population: Mapping[str, float] | None = None,
                  resolution: int = H3_RESOLUTION, version: int = 0,
-                 cache_dir: str | Path | None = None, demand: DemandGrid | None = None):
+                 cache_dir: str | Path | None = None, demand: DemandGrid | None = None,
+                 areas_from: CoverageEngine | None = None):
         self.sites = sites
+        self._areas_from = areas_from
         self.stations = service_stations(sites)
         self.regions = regions
         self.population = population
@@ -1117,6 +1129,8 @@ class CoverageEngine:
         """Per grid cell: is its centre within ``radius_m`` of an active station."""
         radius_m = check_radius(radius_m)
         g = self.grid
+        if self._areas_from is not None and self._areas_from.grid.cell is g.cell:
+            return self._areas_from.covered(radius_m)  # the same cells: share
         return self._cached(("covered", radius_m), lambda: _covered(
             g.lon, g.lat, (g.x, g.y), self.lon, self.lat, radius_m))
 
@@ -1141,24 +1155,39 @@ class CoverageEngine:
         radius_m = check_radius(radius_m)
         return self._cached(("figures", radius_m), lambda: self._figures(radius_m))
 
-    def _figures(self, radius_m: int) -> CoverageFigures:
+    def covered_km2(self, radius_m: int) -> np.ndarray:
+        """Per county (rows of ``regions.counties``), the geodesic km² within ``radius_m``
+        of an active station (:func:`disc_union_area`); shared with ``areas_from``."""
+        radius_m = check_radius(radius_m)
+        if self._areas_from is not None:
+            return self._areas_from.covered_km2(radius_m)
+        return self._cached(("areas", radius_m), lambda: self._covered_km2(radius_m))
+
+    def _covered_km2(self, radius_m: int) -> np.ndarray:
         counties = self.regions.counties
-        geometry = _county_geometry(self.regions)
         x, y = _FORWARD.transform(self.lon, self.lat)
         k = scale_factor(self.lon, self.lat)
         code_row = {c: i for i, c in enumerate(counties["code"])}
         own = self.stations["county_code"].map(code_row) if "county_code" in self.stations \
             else pd.Series(np.nan, index=self.stations.index)
         county_of = own.fillna(-1).to_numpy(dtype=np.int64)
+        return disc_union_area(np.asarray(x), np.asarray(y), radius_m * k, k, county_of,
+                               _county_geometry(self.regions))
+
+    def _figures(self, radius_m: int) -> CoverageFigures:
+        counties = self.regions.counties
+        geometry = _county_geometry(self.regions)
         g = self.grid
         # The demand share (kd-tree, pyproj) and the areas (GEOS, numpy) release the GIL:
         # on a machine with two cores they run side by side.
         with ThreadPoolExecutor(max_workers=1) as pool:
             cached = self._cache.get(("covered", radius_m))
+            if cached is None and self._areas_from is not None and \
+                    self._areas_from.grid.cell is g.cell:
+                cached = self.covered(radius_m)
             cells = None if cached is not None else pool.submit(
                 _covered, g.lon, g.lat, (g.x, g.y), self.lon, self.lat, radius_m)
-            covered_km2 = disc_union_area(np.asarray(x), np.asarray(y), radius_m * k, k,
-                                          county_of, geometry)
+            covered_km2 = self.covered_km2(radius_m)
             cov = cached if cells is None else self._cache.setdefault(("covered", radius_m),
                                                                       cells.result())
         n = len(counties)
