@@ -434,6 +434,65 @@ def _cells_edges(cells: np.ndarray):
     return owner, sign[owner], ax, ay, bx, by
 
 
+def _ragged(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated ranges ``first[g] .. first[g] + count[g]``: (positions, group)."""
+    group = np.repeat(np.arange(len(first)), count)
+    starts = np.cumsum(count) - count
+    return np.repeat(first - starts, count) + np.arange(int(count.sum())), group
+
+
+def _clip_rings(vx, vy, vring, ring_pair, hx0, hy0, hx1, hy1, n_half):
+    """Clip rings by convex polygons given as half-planes (Sutherland-Hodgman, all rings
+    at once).
+
+    Parameters
+    ----------
+    vx, vy, vring : numpy.ndarray
+        Ring vertices (open rings, consecutive per ring, rings numbered 0..), planar.
+    ring_pair : numpy.ndarray
+        Pair (clip polygon) of each ring; pairs must be numbered so that ``n_half`` is
+        non-increasing, and vertices ordered by pair.
+    hx0, hy0, hx1, hy1 : numpy.ndarray, shape (pairs, max half-planes)
+        Edges of each clip polygon, counter-clockwise: the inside is on their left.
+    n_half : numpy.ndarray
+        Half-planes per pair.
+
+    Returns
+    -------
+    vx, vy, vring : numpy.ndarray
+        The clipped rings (a ring may come out empty). For a ring that is not convex the
+        output may run back and forth along a clip edge; such stretches cancel in any
+        integral over the edges (a closed chain on a line is null), so areas computed
+        edge by edge are exact.
+    """
+    for j in range(int(n_half.max()) if len(n_half) else 0):
+        active = int(np.searchsorted(-n_half, -j, side="left"))  # pairs with n_half > j
+        cut = int(np.searchsorted(ring_pair[vring], active)) if len(vring) else 0
+        if cut == 0:
+            break
+        x, y, ring = vx[:cut], vy[:cut], vring[:cut]
+        pair = ring_pair[ring]
+        ax, ay, bx, by = hx0[pair, j], hy0[pair, j], hx1[pair, j], hy1[pair, j]
+        side = (bx - ax) * (y - ay) - (by - ay) * (x - ax)
+        inside = side >= 0
+        first = np.r_[True, ring[1:] != ring[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(cut), 0))
+        last = np.r_[ring[1:] != ring[:-1], True]
+        nxt = np.where(last, start, np.arange(cut) + 1)
+        s_in, e_in = inside, inside[nxt]
+        crossing = s_in != e_in
+        count = crossing.astype(np.int64) + e_in
+        edge = np.repeat(np.arange(cut), count)
+        second = np.r_[False, edge[1:] == edge[:-1]]
+        is_x = crossing[edge] & ~second
+        t = side[edge] / np.where(is_x, side[edge] - side[nxt[edge]], 1.0)
+        x0, y0, x1, y1 = x[edge], y[edge], x[nxt[edge]], y[nxt[edge]]
+        vx = np.r_[np.where(is_x, x0 + t * (x1 - x0), x1), vx[cut:]]
+        vy = np.r_[np.where(is_x, y0 + t * (y1 - y0), y1), vy[cut:]]
+        vring = np.r_[ring[edge], vring[cut:]]
+    return vx, vy, vring
+
+
 def disc_union_area(x, y, r, scale, county, geometry) -> np.ndarray:
     """Geodesic area covered by a union of discs, per county, without building the union.
 
@@ -486,6 +545,7 @@ def disc_union_area(x, y, r, scale, county, geometry) -> np.ndarray:
     # The extent of each piece: the disc's box, within its cell's box.
     lo_x, lo_y, hi_x, hi_y = x - r, y - r, x + r, y + r
     cells = np.full(len(x), None, dtype=object)
+    edges = (np.empty(0, np.int64), *(np.empty(0) for _ in range(4)))
     idx = np.flatnonzero(keep)
     if len(idx) >= 2:
         reach = 2 * float(r.max()) + 1e-3
@@ -498,15 +558,19 @@ def disc_union_area(x, y, r, scale, county, geometry) -> np.ndarray:
         o = idx[owner]
         area = sign * _disc_triangle_area(x[o], y[o], r[o], ax, ay, bx, by)
         piece[idx] = np.bincount(owner, weights=area, minlength=len(idx))
+        ccw = sign > 0  # the cells' edges, counter-clockwise, for clipping at borders
+        edges = (o, np.where(ccw, ax, bx), np.where(ccw, ay, by), np.where(ccw, bx, ax),
+                 np.where(ccw, by, ay))
         bounds = shapely.bounds(cells[idx])
         lo_x[idx] = np.maximum(lo_x[idx], bounds[:, 0])
         lo_y[idx] = np.maximum(lo_y[idx], bounds[:, 1])
         hi_x[idx] = np.minimum(hi_x[idx], bounds[:, 2])
         hi_y[idx] = np.minimum(hi_y[idx], bounds[:, 3])
         # A cell whose edges all stay out of the disc does not cut it: forget it.
-        gap = np.full(len(idx), np.inf)
-        np.minimum.at(gap, owner, _segment_distance(x[o], y[o], ax, ay, bx, by) - r[o])
-        cells[idx[gap >= 0]] = None
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # owner is sorted
+        gap = np.minimum.reduceat(_segment_distance(x[o], y[o], ax, ay, bx, by) - r[o],
+                                  starts)
+        cells[idx[owner[starts][gap >= 0]]] = None
     # Which pieces may meet a county boundary (or the province's edge)? Those with a
     # boundary sample within half their box's diagonal plus half the sample spacing.
     centre = np.column_stack([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2])
@@ -531,16 +595,43 @@ def disc_union_area(x, y, r, scale, county, geometry) -> np.ndarray:
         di, ti = geometry.tiles_tree.query(boxes, predicate="intersects")
         other = geometry.tile_county[ti] != county[b[di]]
         di, ti = di[other], ti[other]
+        # ... and only the pieces the disc itself reaches (cheaper than an overlay)
+        reach = shapely.dwithin(geometry.tiles[ti], shapely.points(x[b[di]], y[b[di]]),
+                                r[b[di]])
+        di, ti = di[reach], ti[reach]
         disc = b[di]
-        own_cell = cells[disc]
-        has_cell = np.not_equal(own_cell, None)
-        clipped = geometry.tiles[ti].copy()
+        # Cut each tile's rings by the disc's cell (when it has one that cuts it), then
+        # integrate the disc over what is left.
+        n_half = np.zeros(len(disc), dtype=np.int64)
+        e_first = np.zeros(len(disc), dtype=np.int64)
+        has_cell = np.not_equal(cells[disc], None)
         if has_cell.any():
-            clipped[has_cell] = shapely.intersection(
-                own_cell[has_cell].astype(object), clipped[has_cell])
-        owner, sign, ax, ay, bx, by = _ring_edges(clipped)
+            e_owner = edges[0]
+            lo = np.searchsorted(e_owner, disc)  # e_owner is sorted (cell order)
+            hi = np.searchsorted(e_owner, disc, side="right")
+            n_half = np.where(has_cell, hi - lo, 0)
+            e_first = lo
+        order = np.argsort(-n_half, kind="stable")
+        disc, ti, di, n_half, e_first = (a[order] for a in (disc, ti, di, n_half, e_first))
+        width = max(int(n_half.max(initial=0)), 1)
+        pos, grp = _ragged(e_first, n_half)
+        col = pos - np.repeat(e_first, n_half)
+        h = [np.zeros((len(disc), width)) for _ in range(4)]
+        for k in range(4):
+            h[k][grp, col] = edges[k + 1][pos]
+        rings, ring_pair = _ragged(geometry.tile_ring_first[ti], geometry.tile_ring_count[ti])
+        verts, vring = _ragged(geometry.ring_first[rings], geometry.ring_count[rings])
+        vx, vy, vring = _clip_rings(geometry.ring_x[verts], geometry.ring_y[verts], vring,
+                                    ring_pair, *h, n_half)
+        first = np.r_[True, vring[1:] != vring[:-1]] if len(vring) else np.empty(0, bool)
+        start = np.maximum.accumulate(np.where(first, np.arange(len(vring)), 0)) \
+            if len(vring) else np.empty(0, np.int64)
+        last = np.r_[vring[1:] != vring[:-1], True] if len(vring) else first
+        nxt = np.where(last, start, np.arange(len(vring)) + 1)
+        owner = ring_pair[vring]
         o = disc[owner]
-        area = sign * _disc_triangle_area(x[o], y[o], r[o], ax, ay, bx, by)
+        area = geometry.ring_sign[rings][vring] * _disc_triangle_area(
+            x[o], y[o], r[o], vx, vy, vx[nxt], vy[nxt])
         per_pair = np.bincount(owner, weights=area, minlength=len(disc)) / scale2[disc]
         taken = np.bincount(di, weights=per_pair, minlength=len(b))
         out += np.bincount(geometry.tile_county[ti], weights=per_pair,
@@ -961,6 +1052,15 @@ class _CountyGeometry:
     tile_county: np.ndarray
     tiles_tree: shapely.STRtree
     tree: shapely.STRtree  # over ``metric``
+    # the tiles' rings, flat: per tile its rings, per ring its (open) vertices, and the
+    # sign that makes the ring's edge integral its signed share of the tile's area
+    tile_ring_first: np.ndarray
+    tile_ring_count: np.ndarray
+    ring_first: np.ndarray
+    ring_count: np.ndarray
+    ring_sign: np.ndarray
+    ring_x: np.ndarray
+    ring_y: np.ndarray
 
     def locate(self, x, y) -> np.ndarray:
         """Row of the county holding each planar point (-1 when none; lowest row on a
@@ -1013,8 +1113,30 @@ def _tiles(metric: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pieces), np.concatenate(owners)
 
 
+def _tile_rings(tiles: np.ndarray):
+    parts, part_of = shapely.get_parts(tiles, return_index=True)
+    keep = shapely.get_type_id(parts) == 3
+    parts, part_of = parts[keep], part_of[keep]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    exterior = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    tile_of = part_of[ring_of]
+    coords, index = shapely.get_coordinates(rings, return_index=True)
+    closing = np.r_[index[1:] != index[:-1], True]  # the repeated first vertex
+    same = np.flatnonzero(~closing)
+    shoelace = np.bincount(index[same], weights=coords[same, 0] * coords[same + 1, 1]
+                           - coords[same, 1] * coords[same + 1, 0], minlength=len(rings))
+    sign = np.sign(shoelace) * np.where(exterior, 1.0, -1.0)
+    open_coords, open_index = coords[~closing], index[~closing]
+    ring_count = np.bincount(open_index, minlength=len(rings))
+    ring_first = np.cumsum(ring_count) - ring_count
+    tile_ring_count = np.bincount(tile_of, minlength=len(tiles))
+    tile_ring_first = np.cumsum(tile_ring_count) - tile_ring_count  # rings are in tile order
+    return (tile_ring_first, tile_ring_count, ring_first, ring_count, sign,
+            open_coords[:, 0].copy(), open_coords[:, 1].copy())
+
+
 #: Spacing of the boundary points of :class:`_CountyGeometry`, metres.
-SAMPLE_SPACING_M = 100.0
+SAMPLE_SPACING_M = 200.0
 
 
 def _boundary_samples(metric: np.ndarray):
@@ -1041,7 +1163,8 @@ def _county_geometry(regions) -> _CountyGeometry:
             tiles, tile_county = _tiles(metric)
             hit = _CountyGeometry(metric, area, k * k, _boundary_samples(metric),
                                   SAMPLE_SPACING_M, tiles, tile_county,
-                                  shapely.STRtree(tiles), shapely.STRtree(metric))
+                                  shapely.STRtree(tiles), shapely.STRtree(metric),
+                                  *_tile_rings(tiles))
             _COUNTY_GEOMETRY[regions] = hit
         return hit
 

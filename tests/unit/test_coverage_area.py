@@ -66,6 +66,7 @@ near_border = st.floats(-1500, 1500, allow_nan=False)
 @example(points=[(-2000.0, 0.0), (0.0, 0.0), (2000.0, 0.0)], radius=2000)   # collinear
 @example(points=[(-HALF_M, -HALF_M), (HALF_M + 500, 0.0)], radius=2000)     # outside edge
 @example(points=[(-5000.0 + i * 10.0, 3.0 * i) for i in range(25)], radius=500)  # a crowd
+@example(points=[(HALF_M + 150.0, 0.0), (-3000.0, 0.0)], radius=100)  # near, reaches nothing
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_union_area_matches_a_polygon_union(square, points, radius):  # noqa: F811
@@ -114,3 +115,28 @@ def test_covered_geometry_is_built_on_demand_and_agrees(square):  # noqa: F811
     kc = coverage.scale_factor(rep.x.to_numpy(), rep.y.to_numpy())
     polygon_km2 = figures.covered.area.to_numpy() / kc**2 / 1e6
     np.testing.assert_allclose(polygon_km2, figures.counties["covered_km2"], rtol=2e-4)
+
+
+def test_real_counties_against_their_polygon_union():
+    """Stations around 石家庄's many county borders and along 廊坊's exclave: the fast areas
+    against the per-county polygon union (CoverageFigures.covered, the old method)."""
+    from locator.geo.regions import load_regions
+
+    regions = load_regions()
+    rng = np.random.default_rng(11)
+    centres = np.array([(114.5149, 38.0428), (116.95, 39.95), (115.2180, 37.9430)])
+    pick = centres[rng.integers(0, len(centres), 400)]
+    lon = pick[:, 0] + rng.normal(0, 0.15, 400)
+    lat = pick[:, 1] + rng.normal(0, 0.12, 400)
+    found = regions.locate(lon, lat)
+    sites = pd.DataFrame({"id": [f"S{i}" for i in range(400)], "kind": "station",
+                          "status": "active", "lon": lon, "lat": lat,
+                          "county_code": found["county_code"], "synthetic": False})
+    engine = coverage.CoverageEngine(sites, regions)
+    figures = engine.figures(2000)
+    rep = regions.counties.geometry.representative_point()
+    kc = coverage.scale_factor(rep.x.to_numpy(), rep.y.to_numpy())
+    polygon_km2 = figures.covered.area.to_numpy() / kc**2 / 1e6
+    fast = figures.counties["covered_km2"].to_numpy()
+    assert (fast > 0).sum() > 20  # many counties, many borders
+    np.testing.assert_allclose(fast, polygon_km2, rtol=1e-3, atol=1e-3)
