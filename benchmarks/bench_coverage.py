@@ -15,8 +15,9 @@ Engines, both asked for the province's covered area at R = 1,000 m, per county:
 
 The demand grid (H3 res 8, 356,000 cells) and the county tiles do not depend on the
 stations: they are built once per process (timed separately; the grid with and without
-its cache file) and are warm in the "figures" rows. Times are medians over interleaved rounds, wall and CPU, because this
-machine is shared; the ratio is taken per round, then medianed.
+its cache file) and are warm in the "figures" rows. Times are medians over interleaved
+rounds, wall and CPU, because this machine is shared; the ratio is taken per round, then
+medianed.
 """
 
 from __future__ import annotations

@@ -93,11 +93,12 @@ def main() -> int:
     ratio = statistics.median(on / off for on, off in zip(times["on"], times["off"],
                                                            strict=True))
     on, off = statistics.median(times["on"]), statistics.median(times["off"])
+    each = {k: ", ".join(f"{v:,.0f}" for v in times[k]) for k in times}
     table = "\n".join([
         "| counting | µs per nearest request (median of rounds) | rounds |",
         "|---|---|---|",
-        f"| off (`COUNT_SEARCHES=0`) | {off:,.0f} | {', '.join(f'{v:,.0f}' for v in times['off'])} |",
-        f"| on (default) | {on:,.0f} | {', '.join(f'{v:,.0f}' for v in times['on'])} |",
+        f"| off (`COUNT_SEARCHES=0`) | {off:,.0f} | {each['off']} |",
+        f"| on (default) | {on:,.0f} | {each['on']} |",
         "",
         f"Ratio on ÷ off per round, medianed: **{ratio:.3f}** "
         f"({(on - off):+.0f} µs per request). The counter's `count()` alone: "
