@@ -74,7 +74,7 @@ SEARCH_RESOLUTION = 8
 #: Searches are counted only inside this lon/lat box (Hebei with a margin; WGS-84).
 COUNT_BOUNDS = (113.0, 35.5, 120.5, 43.0)
 FLUSH_EVERY_S = 5.0
-FLUSH_AT_KEYS = 500
+FLUSH_AT_KEYS = 5000
 #: Cells with fewer searches than this in a period are not shown one by one.
 MIN_SHOWN = 5
 #: The searches demand counts this many full days, up to yesterday (Asia/Shanghai).
