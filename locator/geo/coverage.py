@@ -18,12 +18,16 @@ Service areas (area figures)
     buffer of ``R`` would be off by up to 0.08 % in radius and 0.17 % in area at 113.5 E;
     the scale-corrected circle is within 4 mm of ``R`` everywhere in Hebei (measured
     against ``pyproj.Geod.inv`` on 256 boundary vertices, see ``tests/unit/test_coverage``).
-    The circle is drawn with ``4 * QUAD_SEGS`` sides and a radius enlarged so that the
-    polygon's area equals the circle's (boundary within 0.08 % of ``R``). Buffers are
-    unioned **per county** (only those within reach of it) and clipped to the county;
-    district and province figures are sums over their counties, which partition them.
-    Planar areas are divided by ``k**2`` at the county's representative point (area scale
-    of a conformal map); county areas are geodesic (``Geod.geometry_area_perimeter``).
+    The covered area per county is the area of the union of the circles inside it,
+    computed without building the union (:func:`disc_union_area`): each circle is cut by
+    its station's Voronoi cell, each piece's area is exact (a disc cut by a polygon,
+    Green's theorem), and pieces that may cross a county border are cut by pre-cut county
+    tiles; each piece's planar area is divided by ``k**2`` at its station (area scale of a
+    conformal map). District and province figures are sums over their counties, which
+    partition them; county areas are geodesic (``Geod.geometry_area_perimeter``). For maps,
+    the circles are drawn as ``4 * QUAD_SEGS``-gons whose area equals the circle's
+    (:func:`service_areas`, boundary within 0.08 % of ``R``), unioned per county and
+    clipped to it, on first use (``CoverageFigures.covered``).
 
 Demand (people figures) — a coarse proxy
     The 7th-census resident population of each union district
@@ -47,11 +51,10 @@ Gaps and suggested sites
     of their uncovered resolution-8 cells). Suggested sites come from greedy maximal
     coverage: candidates are uncovered cell centres, and each pick adds the demand of the
     cells within ``R`` not yet covered (lazy greedy, which picks exactly what plain greedy
-    picks). Because the proxy is uniform within a district, many candidates tie; ties go
-    to the candidate nearest an existing station (grow the network from its edge, where
-    people are likelier than in the middle of nowhere), then to the lowest H3 index. With
-    the proxy, suggestions say "the densest districts' uncovered land"; a real population
-    grid makes them meaningful.
+    picks). Ties (common where demand is spread evenly) go to the candidate nearest an
+    existing station (grow the network from its edge), then to the lowest H3 index. With
+    the census proxy, suggestions say "the uncovered edges of the proxy's towns"; an
+    uploaded population grid makes them meaningful.
 
 Every distance is in metres named ``*_m``; nothing is measured in degrees.
 """
