@@ -133,6 +133,14 @@ SETTINGS: tuple[Setting, ...] = (
         "1 MiB; a higher one is treated as a zip bomb.",
         _positive_int,
     ),
+    Setting(
+        "COUNT_SEARCHES", True,
+        "Count nearest-station searches per coarse area (H3 cell of about 0.5 km²) and day, "
+        "and whether the nearest result was beyond 1 km, for the coverage analysis "
+        "(`demand=searches`). Only counts are stored: no coordinates, IP addresses or user "
+        "ids. `0` turns counting off.",
+        _bool,
+    ),
 )
 
 

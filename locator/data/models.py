@@ -219,3 +219,53 @@ class StationHistory(Base):
     changed_by: Mapped[str] = mapped_column(String(80), nullable=False)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class SearchCount(Base):
+    """How many nearest-site searches came from one coarse area on one day: counts only.
+
+    The key is the H3 resolution-8 cell (about 0.5 km², as an H3 hex string) of the
+    search point, the Asia/Shanghai day and whether the nearest active result was farther
+    than 1 km. Nothing else about a search is stored: no coordinates, no IP address, no
+    account, no user agent (see locator/data/demand.py). Not :class:`Versioned`: writing
+    counts never bumps ``data_version``.
+    """
+
+    __tablename__ = "search_counts"
+    __table_args__ = (Index("ix_search_counts_day", "day"),)
+
+    cell: Mapped[str] = mapped_column(String(15), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    beyond_r: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class DemandUpload(Base):
+    """One uploaded population grid: who, when, which file, what it held.
+
+    Only the latest upload that is not withdrawn is in use; its cells are
+    :class:`DemandCell`. Earlier uploads stay listed (their cells are replaced).
+    """
+
+    __tablename__ = "demand_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False)
+    source_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    cells: Mapped[int] = mapped_column(Integer, nullable=False)
+    total_weight: Mapped[float] = mapped_column(Float, nullable=False)
+    outside_weight: Mapped[float] = mapped_column(Float, nullable=False)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class DemandCell(Base):
+    """Persons per H3 resolution-8 cell of the population grid in use (hex string)."""
+
+    __tablename__ = "demand_cells"
+
+    cell: Mapped[str] = mapped_column(String(15), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float, nullable=False)

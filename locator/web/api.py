@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
+from locator.data.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
 from locator.data.models import KINDS, SERVICES
 from locator.errors import NotFound
 from locator.geo import datum, hours
@@ -17,11 +18,13 @@ from locator.web import params as p
 from locator.web.state import get_state
 
 bp = Blueprint("api", __name__)
+#: Where the per-worker search counter lives (set up by locator.web.staff_demand).
+SEARCHES = "locator_searches"
 
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
                   "include_closed", "all_day", "nav")
 STATIONS_PARAMS = ("bbox", "district", "kind", "limit", "offset")
-COVERAGE_PARAMS = ("district", "radius_m")
+COVERAGE_PARAMS = ("district", "radius_m", "demand")
 MAX_LIMIT = 1000
 
 
@@ -88,7 +91,15 @@ def nearest():
             f'"beyond_range":{_bool(res.beyond_range)},'
             f'"numberReturned":{len(res.positions)},"data_version":{snap.version},'
             f'"synthetic":{_bool(snap.synthetic)},"features":[{features}]}}')
-    return _json(body, cache="no-store", mimetype=GEOJSON)
+    response = _json(body, cache="no-store", mimetype=GEOJSON)
+    searches = current_app.extensions.get(SEARCHES)  # counts only: see locator/data/demand
+    if searches is not None:
+        active = res.distance_m if not include_closed else res.distance_m[
+            snap.sites["status"].to_numpy()[res.positions] == "active"]
+        if searches.count(wlon, wlat, not (len(active) and active[0] <= SEARCH_RADIUS_M),
+                          at.date()):
+            response.call_on_close(searches.flush)  # after the response is sent
+    return response
 
 
 @bp.get("/api/v1/stations")
@@ -160,9 +171,12 @@ def coverage():
     district = p.choice(a, "district", get_state().district_codes())
     radius_m = int(p.choice(a, "radius_m", [str(r) for r in RADII_M],
                             default=str(DEFAULT_RADIUS_M)))
-    engine = get_state().coverage()
+    state = get_state()
+    demand = p.choice(a, "demand", DEMAND_SOURCES)
+    engine = coverage_engine(state.coverage(), state.store, demand)
     body = openapi.dumps(engine.report(radius_m, district))
-    tag = f"c{engine.version}-{district or 'all'}-{radius_m}"
+    tag = f"c{engine.version}-{district or 'all'}-{radius_m}-{engine.grid.source}-" + \
+        hashlib.sha1(engine.grid.note.encode()).hexdigest()[:8]
     return _json(body, cache="public, max-age=60", etag=tag)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+from locator.data.demand import DEMAND_SOURCES
 from locator.data.models import KINDS, SERVICES, STATUSES
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.datum import DATUMS
@@ -122,7 +123,18 @@ def document(district_codes: tuple[str, ...]) -> dict:
                     "unmet_demand": {"type": "integer", "minimum": 0},
                     "share_uncovered": share,
                     "nearest_station_m": {"type": "number", "nullable": True}}}},
-            "demand": {"type": "object", "required": ["note", "coarse_proxy"]},
+            "demand": {
+                "type": "object", "required": ["source", "note", "coarse_proxy", "unit"],
+                "description": "which demand the people figures use, and what it is",
+                "properties": {
+                    "source": {"type": "string", "enum": list(DEMAND_SOURCES)},
+                    "note": {"type": "string"}, "coarse_proxy": {"type": "boolean"},
+                    "unit": {"type": "string", "enum": ["persons", "searches"]},
+                    "h3_resolution": {"type": "integer"},
+                    "searches": {"type": "integer", "description": "searches only"},
+                    "beyond_share": {"type": "number", "nullable": True,
+                                     "description": "searches only: share whose nearest "
+                                                    "active result was beyond 1 km"}}},
             "method": {"type": "object"},
             "data_version": {"type": "integer"},
             "synthetic": {"type": "boolean"},
@@ -243,10 +255,14 @@ def document(district_codes: tuple[str, ...]) -> dict:
                 "summary": "Coverage of the province or a district by active stations",
                 "description": (
                     "Service areas are geodesic circles of radius_m around active stations "
-                    "(kind=station). Demand is the 2020 census population per union "
-                    "district spread evenly over H3 resolution-8 cells: a coarse proxy. "
-                    "Computed once per data version and radius (the first call after a "
-                    "change can take a few seconds)."),
+                    "(kind=station). Demand (the people figures) is, by demand=: "
+                    "population — the 2020 census per union district spread over H3 "
+                    "resolution-8 cells by an urban proxy (a coarse proxy); uploaded — the "
+                    "population grid an admin uploaded; searches — nearest-station searches "
+                    "counted per H3 cell over the last 30 full days (counts only). Absent: "
+                    "the uploaded grid when one is in use, else population. The demand "
+                    "member says which was used. Computed once per data version, demand "
+                    "and radius (the first call after a change can take a few seconds)."),
                 "operationId": "coverage",
                 "parameters": [
                     _param("district", {"type": "string", "enum": list(district_codes)},
@@ -254,12 +270,17 @@ def document(district_codes: tuple[str, ...]) -> dict:
                     _param("radius_m", {"type": "integer", "enum": list(RADII_M),
                                         "default": DEFAULT_RADIUS_M},
                            "service radius in geodesic metres (1000 = the ACFTU target)"),
+                    _param("demand", {"type": "string", "enum": list(DEMAND_SOURCES)},
+                           "demand source; absent: the uploaded grid if any, else population"),
                 ],
                 "responses": {
                     "200": {"description": "Coverage figures, per district and county",
                             "content": {"application/json": {"schema": coverage_schema}}},
                     "304": {"description": "Not modified (ETag)"},
                     "400": _ERROR,
+                    "409": {"description": "demand=uploaded while no grid is in use",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/Error"}}}},
                 },
             }},
             "/api/v1/openapi.json": {"get": {

@@ -11,7 +11,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from locator.data import accounts, report_queue
 from locator.data.models import REPORT_STATUSES, User
 from locator.errors import LocatorError
-from locator.web import staff_coverage, staff_imports, staff_stations
+from locator.web import staff_coverage, staff_demand, staff_imports, staff_stations
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 
@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_imports.bp)
     staff_coverage.init_app(app)
     staff_stations.init_app(app)
+    staff_demand.init_app(app)
 
     @app.context_processor
     def staff_helpers():

@@ -1,0 +1,108 @@
+"""Staff page /staff/demand: which demand the coverage figures use, the uploaded
+population grid (admins upload it), and what the search counts say. Views stay thin.
+
+Also sets up the per-worker search counter the nearest API writes to (counts only).
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from locator.data import demand
+from locator.errors import LocatorError
+from locator.web.api import SEARCHES
+from locator.web.state import get_state
+
+bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")
+
+
+def init_app(app: Flask) -> None:
+    """Register the page and, unless COUNT_SEARCHES is off, the search counter."""
+    if app.config.get("COUNT_SEARCHES", True):
+        app.extensions[SEARCHES] = demand.SearchCounter(app.extensions["locator"].store)
+    app.register_blueprint(bp)
+
+
+def _flush_counts() -> None:
+    counter = current_app.extensions.get(SEARCHES)
+    if counter is not None:
+        counter.flush()
+
+
+@bp.get("/")
+@login_required
+def index():
+    """What demand is in use, the last upload, and the search counts per district."""
+    return _page()
+
+
+def _page(plan_report: dict | None = None, status: int = 200):
+    state = get_state()
+    _flush_counts()
+    first, last = demand.search_window(30, until=demand.today())
+    summary = demand.district_search_summary(state.store, state.regions(), first, last)
+    totals = {"searches": sum(r["searches"] for r in summary),
+              "beyond": sum(r["beyond"] for r in summary)}
+    return render_template(
+        "staff/demand.html", source=demand.default_source(state.store),
+        upload=demand.current_upload(state.store), uploads=demand.uploads(state.store, 10),
+        summary=summary, totals=totals, first=first, last=last,
+        counting=current_app.extensions.get(SEARCHES) is not None,
+        report=plan_report, tz=demand.TZ, min_shown=demand.MIN_SHOWN,
+        max_mb=demand.MAX_GRID_BYTES // 2**20, is_admin=current_user.user.role == "admin",
+    ), status
+
+
+def _admin_only() -> None:
+    if current_user.user.role != "admin":
+        abort(403)
+
+
+@bp.post("/upload")
+@login_required
+def upload():
+    """Check an uploaded population grid and, when it has no problem, put it in use."""
+    _admin_only()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("请选择要上传的 CSV 文件。"), "error")
+        return redirect(url_for("staff_demand.index"))
+    data = file.stream.read(demand.MAX_GRID_BYTES + 1)
+    state = get_state()
+    plan = demand.plan_grid(data, state.coverage().grid, source_name=file.filename)
+    lang = "en" if request.cookies.get("lang") == "en" else "zh"
+    if not plan.ok:
+        flash(_("人口网格有问题，没有保存任何内容。请改正后重新上传。"), "error")
+        return _page(plan.report(lang), 400)
+    demand.apply_grid(state.store, plan, user=current_user.user.username)
+    cells = format(len(plan.cells), ",")
+    persons = format(plan.total_weight - plan.outside_weight, ",.0f")
+    flash(_("已启用上传的人口网格：%(cells)s 个网格，共 %(persons)s 人。", cells=cells,
+            persons=persons), "ok")
+    return redirect(url_for("staff_demand.index"))
+
+
+@bp.post("/withdraw")
+@login_required
+def withdraw():
+    """Stop using the uploaded grid: the coverage figures return to the census proxy."""
+    _admin_only()
+    try:
+        demand.withdraw_grid(get_state().store, user=current_user.user.username)
+    except LocatorError as e:
+        flash(e.message, "error")
+    else:
+        flash(_("已停用上传的人口网格，恢复使用人口普查粗略代理。"), "ok")
+    return redirect(url_for("staff_demand.index"))
