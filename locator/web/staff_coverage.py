@@ -18,6 +18,7 @@ from locator.coverage_page import (
     coverage_view,
     suggestion_rows,
 )
+from locator.data.demand import DEMAND_SOURCES, coverage_engine, current_upload
 from locator.downloads import DownloadCache, download_name
 from locator.errors import BadRequest
 from locator.escape import script_json
@@ -52,8 +53,9 @@ def _caches() -> _Caches:
     return current_app.extensions["staff_coverage"]
 
 
-def _query() -> tuple[str | None, int]:
-    """(district code or None for the province, radius in metres) of the request.
+def _query() -> tuple[str | None, int, str | None]:
+    """(district code or None for the province, radius in metres, demand source or None
+    for the default) of the request.
 
     Without ``district``, district staff see their own district and admins the province.
     """
@@ -68,7 +70,15 @@ def _query() -> tuple[str | None, int]:
         raise BadRequest(_("没有这个地区。请从列表中选择。"), code="bad_parameter")
     radius_m = int(p.choice(request.args, "radius_m", [str(r) for r in RADII_M],
                             default=str(DEFAULT_RADIUS_M)))
-    return district, radius_m
+    demand = p.choice(request.args, "demand", DEMAND_SOURCES)
+    return district, radius_m, demand
+
+
+def _engine(demand: str | None):
+    """The coverage engine of the current data with the asked demand (default: the
+    uploaded grid when one is in use, else the census proxy)."""
+    state = get_state()
+    return coverage_engine(state.coverage(), state.store, demand)
 
 
 def distance_label(m: int) -> str:
@@ -80,13 +90,15 @@ def distance_label(m: int) -> str:
 
 def _client_config(district: str | None, radius_m: int, engine, map_name: str) -> dict:
     """What staff_coverage.js needs, with every string it shows in the current language."""
-    area = district or PROVINCE
+    area, demand = district or PROVINCE, engine.grid.source
+    searches = demand == "searches"
     return {
         "map": map_name,
         "data": url_for("staff_coverage.map_json", district=area, radius_m=radius_m,
-                        v=_caches().payloads.stamp(engine)),
+                        demand=demand, v=_caches().payloads.stamp(engine)),
         "suggestions": url_for("staff_coverage.suggestions_json", district=area,
-                               radius_m=radius_m, v=_caches().payloads.stamp(engine)),
+                               radius_m=radius_m, demand=demand,
+                               v=_caches().payloads.stamp(engine)),
         "stationUrl": url_for("pages.station", site_id="ID"),
         "colours": list(GRID_COLOURS), "proxy": bool(engine.grid.coarse_proxy),
         "t": {
@@ -96,7 +108,8 @@ def _client_config(district: str | None, radius_m: int, engine, map_name: str) -
             "covered": _("%(r)s 服务范围", r=distance_label(radius_m)),
             "stations": _("在用驿站"), "suggestions": _("建议新站"), "counties": _("区县界"),
             "suggestion": _("建议新站 #%(n)s", n="{n}"),
-            "adds": _("新增覆盖人口约 %(n)s 人", n="{n}"), "proxy": _("粗略估算"),
+            "adds": (_("新增覆盖搜索约 %(n)s 次", n="{n}") if searches
+                     else _("新增覆盖人口约 %(n)s 人", n="{n}")), "proxy": _("粗略估算"),
             "details": _("详情"), "noSuggestions": _("没有可以新增覆盖的位置。"),
             "suggestionsFailed": _("建议新站计算失败，请刷新重试。"),
         },
@@ -107,23 +120,26 @@ def _client_config(district: str | None, radius_m: int, engine, map_name: str) -
 @login_required
 def index():
     """Coverage of the province or a district: figures, map, suggested sites, downloads."""
-    district, radius_m = _query()
+    district, radius_m, demand = _query()
     state = get_state()
-    engine = state.coverage()
+    engine = _engine(demand)
     shell = pages._map_shell()
     return render_template(
         "staff/coverage.html", view=coverage_view(engine, radius_m, district), shell=shell,
         districts=state.regions().district_names(), radii=RADII_M,
-        classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS,
-        downloads=_downloads(district, radius_m), synthetic=engine.synthetic,
+        classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS, demand=engine.grid.source,
+        uploaded=current_upload(state.store) is not None,
+        downloads=_downloads(district, radius_m, engine.grid.source), synthetic=engine.synthetic,
         metres=distance_label, config=_client_config(district, radius_m, engine, shell.name))
 
 
-def _downloads(district: str | None, radius_m: int) -> list[tuple[str, str, str, str]]:
+def _downloads(district: str | None, radius_m: int,
+               demand: str) -> list[tuple[str, str, str, str]]:
     """(kind, format, URL, file name) of every download button."""
     area = district or PROVINCE
     return [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
-                                district=area, radius_m=radius_m),
+                                district=area, radius_m=radius_m,
+                                **({"demand": demand} if kind == "coverage" else {})),
              download_name(kind, fmt, _area_name(district), radius_m))
             for kind, formats in (("coverage", COVERAGE_FORMATS),
                                   ("stations", STATION_FORMATS)) for fmt in formats]
@@ -140,9 +156,9 @@ def _area_name(district: str | None) -> str:
 @login_required
 def map_json():
     """The map's layers (outlines, distance grid, covered area, stations, suggestions)."""
-    district, radius_m = _query()
+    district, radius_m, demand = _query()
     state = get_state()
-    engine = state.coverage()
+    engine = _engine(demand)
     payloads = _caches().payloads
     payload = payloads.get(engine, radius_m, district, display_datum=state.basemap.datum)
     gz = "gzip" in request.headers.get("Accept-Encoding", "")
@@ -161,9 +177,9 @@ def map_json():
 @login_required
 def suggestions_json():
     """Suggested new sites (the slowest figures: the page asks for them last)."""
-    district, radius_m = _query()
+    district, radius_m, demand = _query()
     state = get_state()
-    body = script_json(suggestion_rows(state.coverage(), radius_m, district,
+    body = script_json(suggestion_rows(_engine(demand), radius_m, district,
                                        display_datum=state.basemap.datum))
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-cache"
@@ -174,11 +190,11 @@ def suggestions_json():
 @login_required
 def download(kind: str, fmt: str):
     """A coverage export or the station list of the area, made once per data version."""
-    district, radius_m = _query()
+    district, radius_m, demand = _query()
     state = get_state()
     cache = _caches().downloads
     if kind == "coverage":
-        file = cache.coverage(state.coverage(), fmt, radius_m=radius_m, district=district)
+        file = cache.coverage(_engine(demand), fmt, radius_m=radius_m, district=district)
     else:
         snap = state.snapshot()
         file = cache.stations(snap.sites, snap.version, fmt, regions=state.regions(),

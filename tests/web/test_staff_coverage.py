@@ -449,3 +449,31 @@ def test_the_inline_scripts_of_the_page_are_es5(boss):
     assert scripts, "no inline script found: the check itself is broken"
     for script in scripts:
         pyjsparser.parse(script)
+
+
+def test_searches_demand_on_the_page_matches_the_api(app, boss):
+    """demand=searches: counts of earlier days (stored as the counter stores them) become
+    the demand of the figures, the map data and the downloads, with search labels."""
+    import datetime as dt
+
+    import h3
+
+    from locator.data.demand import today
+    from locator.data.models import SearchCount
+
+    day = today() - dt.timedelta(days=2)
+    cells = {h3.latlng_to_cell(39.05 + i * 0.004, 116.0, 8) for i in range(4)}
+    with app.extensions["locator"].store.write() as s:
+        for cell in cells:
+            s.add(SearchCount(cell=cell, day=day, beyond_r=False, count=6))
+    api = app.test_client().get(f"/api/v1/coverage?district={DISTRICT}&demand=searches").json
+    assert api["demand"]["source"] == "searches" and api["population"] == 6 * len(cells)
+    html = page(boss, f"?district={DISTRICT}&demand=searches")
+    assert 'option value="searches" selected' in html
+    assert "搜索覆盖率" in html and "人口覆盖率" not in html
+    assert f"<b>{api['share_demand']:.1%}</b>" in html
+    assert f"（共 {api['population']:,} 次）" in html
+    assert "demand=searches" in re.search(r'"data": "([^"]+)"', html).group(1)
+    assert re.search(r'/download/coverage/csv\?[^"]*demand=searches', html)
+    assert not re.search(r'/download/stations/csv\?[^"]*demand=', html)
+    assert boss.get(f"/staff/coverage?district={DISTRICT}&demand=nope").status_code == 400
