@@ -121,7 +121,7 @@ def web_round(client, data: bytes) -> float:
 
 def web_client(db: Path, tmp: str):
     """A signed-in admin's test client of an app over a copy of ``db``."""
-    import shutil
+    import sqlite3
 
     from locator import create_app
     from locator.data import accounts
@@ -129,7 +129,9 @@ def web_client(db: Path, tmp: str):
 
     instance = Path(tmp) / "instance"
     instance.mkdir()
-    shutil.copyfile(db, instance / "locator.sqlite3")
+    # the backup API copies what is still in the write-ahead log, too
+    with sqlite3.connect(db) as src, sqlite3.connect(instance / "locator.sqlite3") as dst:
+        src.backup(dst)
     app = create_app({"INSTANCE_PATH": str(instance), "TESTING": True})
     state = app.extensions["locator"]
     accounts.create_user(state.store, "bench", "bench-password-1", "admin", None,
