@@ -200,6 +200,16 @@ class Store:
         with self.engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
 
+    def schema_is_current(self) -> bool:
+        """True when the database is at the newest migration (``locator init`` was run
+        with this version of the code)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() == head
+
     def count_sites(self) -> int:
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(Station)) or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from locator.errors import LocatorError
@@ -41,5 +42,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
         app.logger.exception("unhandled error")
+        if isinstance(e, DBAPIError) and not _schema_is_current(app):
+            # e.g. `locator run` on a new version of the code before `locator init`
+            return _respond(503, "database_not_initialised", SCHEMA_MESSAGE)
         code, message = HTTP_MESSAGES[500]
         return _respond(500, code, message)
+
+
+SCHEMA_MESSAGE = "数据库尚未初始化或需要升级：请在服务器上运行 locator init。"
+
+
+def _schema_is_current(app: Flask) -> bool:
+    try:
+        return app.extensions["locator"].store.schema_is_current()
+    except Exception:  # the database cannot even be read: not a schema question
+        return True

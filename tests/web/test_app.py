@@ -159,3 +159,20 @@ def test_a_write_reaches_the_map_without_a_restart(empty_app, monkeypatch):
     assert second["version"] == first["version"] + 1
     assert len(second["sites"]) == len(first["sites"]) - 1
     assert sid not in {s[3] for s in second["sites"]}
+
+
+def test_a_database_behind_the_code_says_to_run_init(tmp_path):
+    """`locator run` before `locator init` (a new install, or new code with a migration):
+    a clear 503 naming the command, not a bare 500; once init ran, the same request works."""
+    from locator import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
+                      "LOAD_DEMO": False})
+    client = app.test_client()
+    r = client.get("/api/v1/stations")
+    assert r.status_code == 503
+    assert r.json["error"] == "database_not_initialised" and "locator init" in r.json["message"]
+    assert client.get("/healthz").status_code == 503
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    assert client.get("/api/v1/stations").status_code == 200
+    app.extensions["locator"].store.dispose()
