@@ -108,7 +108,7 @@ def _client_config(district: str | None, radius_m: int, engine, map_name: str) -
             "covered": _("%(r)s 服务范围", r=distance_label(radius_m)),
             "stations": _("在用驿站"), "suggestions": _("建议新站"), "counties": _("区县界"),
             "suggestion": _("建议新站 #%(n)s", n="{n}"),
-            "adds": (_("新增覆盖搜索约 %(n)s 次", n="{n}") if searches
+            "adds": (_("新增覆盖查询约 %(n)s 次", n="{n}") if searches
                      else _("新增覆盖人口约 %(n)s 人", n="{n}")), "proxy": _("粗略估算"),
             "details": _("详情"), "noSuggestions": _("没有可以新增覆盖的位置。"),
             "suggestionsFailed": _("建议新站计算失败，请刷新重试。"),
