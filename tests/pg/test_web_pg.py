@@ -13,7 +13,7 @@ import pytest
 
 from locator.web import state as state_module
 from tests.conftest import form_token
-from tests.web import test_api, test_app, test_pages, test_staff
+from tests.web import test_api, test_app, test_pages, test_staff, test_staff_stations
 
 REUSED = {
     test_api: ("frozen", "test_nearest_is_a_distance_ordered_feature_collection",
@@ -29,6 +29,12 @@ REUSED = {
                  "test_unknown_station_page_is_404", "test_a_report_is_stored_for_the_district"),
     test_staff: ("app", "test_login_and_the_session_cookie",
                  "test_district_staff_see_and_change_only_their_district"),
+    test_staff_stations: ("app", "test_search_and_filters_agree_with_a_plain_filter_over_the_rows",
+                          "test_editing_a_site_reaches_the_public_api",
+                          "test_saving_over_someone_elses_change_is_refused",
+                          "test_a_new_site_gets_the_next_id_of_its_county",
+                          "test_status_flows_reach_the_public_map_and_api",
+                          "test_history_lists_every_change_newest_first_with_the_import_batch"),
 }
 for _module, _names in REUSED.items():
     globals().update({name: getattr(_module, name) for name in _names})
