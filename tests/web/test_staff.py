@@ -1,5 +1,8 @@
 """Staff accounts and the problem-report queue, through the test client and the CLI."""
 
+from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import select
@@ -170,3 +173,15 @@ def test_login_redirect_stays_on_site(app):
         "csrf_token": token(client, "/staff/login"), "username": "admin1",
         "password": PASSWORD})
     assert r.headers["Location"].endswith("/staff/reports")
+
+
+def test_a_report_links_to_the_sites_form_and_history(app):
+    """From the queue, one click to fix the site (and see what changed)."""
+    file_reports(app)
+    client = app.test_client()
+    login(client, "sjz")
+    html = client.get("/staff/reports").get_data(as_text=True)
+    ids = re.findall(r'href="/staff/stations/(HB\d{6}-\d+)"', html)
+    assert ids and all(i.startswith("HB1301") for i in ids)
+    assert f'href="/staff/stations/{ids[0]}/history"' in html
+    assert client.get(f"/staff/stations/{ids[0]}").status_code == 200
