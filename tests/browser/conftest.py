@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from pathlib import Path
@@ -20,24 +21,38 @@ PNG_1x1 = bytes.fromhex(
 )
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def browser_app(instance: Path, demo_db: Path | None = None):
+    """An app over ``instance`` with the stubbed tile server; with ``demo_db``, over a copy
+    of that database (for tests that write)."""
     from locator import create_app
 
-    app = create_app({
-        "INSTANCE_PATH": str(tmp_path_factory.mktemp("browser-instance")),
-        "BASEMAP": "custom",
-        "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
-    })
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
-    plant_hostile_names(app)
+    if demo_db is not None:
+        shutil.copyfile(demo_db, instance / "locator.sqlite3")
+    return create_app({"INSTANCE_PATH": str(instance), "BASEMAP": "custom",
+                       "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"})
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    url_app[url] = app
-    yield url
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        app.extensions["locator"].store.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    app = browser_app(tmp_path_factory.mktemp("browser-instance"))
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    plant_hostile_names(app)
+    with serving(app) as url:
+        url_app[url] = app
+        yield url
 
 
 url_app: dict = {}

@@ -1,12 +1,9 @@
 """The staff import flow in a real Chromium: sign in, upload, check, map, publish, undo."""
 
-import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.browser.conftest import TILE_HOST, PNG_1x1
+from tests.browser.conftest import TILE_HOST, PNG_1x1, browser_app, serving
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -18,21 +15,14 @@ CSV = ("名称,经度,纬度,地址\n"
 @pytest.fixture(scope="module")
 def imports_server(demo_db, tmp_path_factory):
     """Our own server over a copy of the demo database (this test writes to it)."""
-    from locator import create_app
     from locator.data import accounts
 
-    instance = tmp_path_factory.mktemp("imports-browser")
-    shutil.copyfile(demo_db, instance / "locator.sqlite3")
-    app = create_app({"INSTANCE_PATH": str(instance), "BASEMAP": "custom",
-                      "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"})
+    app = browser_app(tmp_path_factory.mktemp("imports-browser"), demo_db)
     state = app.extensions["locator"]
     accounts.create_user(state.store, "importer", PASSWORD, "admin", None,
                          tuple(state.regions().district_names()))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(app) as url:
+        yield url
     state.store.dispose()
 
 

@@ -1,16 +1,13 @@
 """The staff station form in a real Chromium: drag the pin, see the place, save, history."""
 
 import math
-import shutil
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from locator.data import accounts, editing
 from locator.data.models import Station
-from tests.browser.conftest import TILE_HOST, PNG_1x1
+from tests.browser.conftest import TILE_HOST, PNG_1x1, browser_app, serving
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -36,12 +33,7 @@ def _target(app):
 
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory, demo_db):
-    from locator import create_app
-
-    instance = tmp_path_factory.mktemp("staff-browser")
-    shutil.copyfile(demo_db, instance / "locator.sqlite3")
-    app = create_app({"INSTANCE_PATH": str(instance), "BASEMAP": "custom",
-                      "TILE_URL": f"https://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"})
+    app = browser_app(tmp_path_factory.mktemp("staff-browser"), demo_db)
     state = app.extensions["locator"]
     accounts.create_user(state.store, "admin1", PASSWORD, "admin", None, state.district_codes())
     sid, point, county = _target(app)
@@ -49,12 +41,8 @@ def staff_server(tmp_path_factory, demo_db):
     inp = editing.form_input(editing.get_station(state.store, admin, sid))
     inp.name = XSS
     editing.save_station(state.store, admin, sid, inp, regions=state.regions())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", sid, point, county
-    server.shutdown()
-    state.store.dispose()
+    with serving(app) as url:
+        yield url, sid, point, county
 
 
 @pytest.fixture()
