@@ -154,10 +154,15 @@ class CoverageLayers:
         return self.engine.grid.note
 
     def label(self, text: str) -> str:
-        """A label naming the population as a proxy, unless it is an uploaded grid."""
+        """A label in the words of the demand in use: people as a proxy (the census), people
+        (an uploaded grid) or searches ("人口" becomes "查询", "人" "次")."""
         if self.engine.grid.coarse_proxy:
             return text
-        return text.replace("（粗略代理）", "").replace("（代理）", "")
+        text = text.replace("（粗略代理）", "").replace("（代理）", "")
+        if self.engine.grid.source == "searches":
+            text = (text.replace("人口说明", "需求说明").replace("人口", "查询")
+                    .replace("每万人", "每万次查询").replace(" 人", " 次").replace("人）", "次）"))
+        return text
 
 
 def coverage_steps(fmt: str) -> int:
@@ -413,8 +418,8 @@ def _summary_rows(layers: CoverageLayers) -> list[tuple[str, str, str]]:
         ("created", "生成时间", layers.created.strftime("%Y-%m-%d %H:%M（北京时间）")),
         ("data_version", "数据版本", str(layers.version)),
         ("sources", "数据来源", layers.sources),
-        ("demand_note", "人口说明", layers.demand_note),
-        ("method", "方法", METHOD_NOTE),
+        ("demand_note", layers.label("人口说明"), layers.demand_note),
+        ("method", "方法", layers.label(METHOD_NOTE)),
     ]
     if layers.synthetic:
         rows.append(("notice", "注意", SYNTHETIC_NOTICE))
@@ -703,7 +708,7 @@ def _map_data(layers: CoverageLayers) -> dict:
     def county_popup(row):
         return (f"<b>{html_text(row['name'])}</b>（{html_text(row['district_name'])}）<br>"
                 f"驿站 {_fmt(row['stations'])} 个 · 面积覆盖 {_fmt(row['share_area'], 'pct')}"
-                f" · 人口覆盖 {_fmt(row['share_demand'], 'pct')}")
+                + layers.label(f" · 人口覆盖 {_fmt(row['share_demand'], 'pct')}"))
 
     counties = _simplified(layers.counties[["name", "district_name", *figure_keys[4:],
                                             "geometry"]], 20.0)
@@ -712,12 +717,12 @@ def _map_data(layers: CoverageLayers) -> dict:
     gaps = layers.gaps.copy()
     gaps["popup"] = [
         f"<b>缺口 #{int(r['rank'])}</b> {html_text(r['county_name'])}<br>"
-        f"未覆盖人口（代理）约 {_fmt(r['unmet_demand'], 'int')} 人<br>"
+        + layers.label(f"未覆盖人口（代理）约 {_fmt(r['unmet_demand'], 'int')} 人") + "<br>"
         f"最近驿站 {_fmt(r['nearest_station_m'], 'int')} 米" for r in gaps.to_dict("records")]
     suggestions = layers.suggestions.copy()
     suggestions["popup"] = [
         f"<b>建议新站 #{int(r['rank'])}</b> {html_text(r['county_name'])}<br>"
-        f"新增覆盖人口（代理）约 {_fmt(r['demand_added'], 'int')} 人"
+        + layers.label(f"新增覆盖人口（代理）约 {_fmt(r['demand_added'], 'int')} 人")
         for r in suggestions.to_dict("records")]
     stations = layers.stations
     station_features = [
@@ -757,7 +762,7 @@ def write_coverage_html(layers: CoverageLayers, path: Path) -> None:
         sources=layers.sources, demand_note=layers.demand_note,
         notice=SYNTHETIC_NOTICE if layers.synthetic else None, summary=summary,
         county_rows=rows, leaflet_js=js, leaflet_css=css, radius_m=layers.radius_m,
-        data_json=script_json(_map_data(layers)))
+        data_json=script_json(_map_data(layers)), label=layers.label)
     with _atomic(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 
@@ -907,7 +912,8 @@ def _map_figure(layers: CoverageLayers, *, figsize=(11.69, 8.27)):
         Patch(facecolor="#43a047", alpha=0.6, label=f"{layers.radius_m:,} 米服务范围"),
         Line2D([], [], marker="o", linestyle="", markersize=3, color="#1b3d1e",
                label="在用驿站"),
-        Patch(facecolor="none", edgecolor="#ef6c00", label="缺口（未覆盖人口最多的 H3 区域）"),
+        Patch(facecolor="none", edgecolor="#ef6c00",
+              label=layers.label("缺口（未覆盖人口最多的 H3 区域）")),
         Line2D([], [], marker="*", linestyle="", markersize=9, color="#c62828",
                label="建议新站（贪心最大覆盖）"),
         Line2D([], [], color="#424242", linewidth=0.8, label="地区界"),
@@ -917,14 +923,16 @@ def _map_figure(layers: CoverageLayers, *, figsize=(11.69, 8.27)):
                frameon=False, title="图例", title_fontsize=9)
     lines = [
         f"{r['name']}",
-        f"在用驿站 {_fmt(r['stations'])} 个（每万人 {_fmt(r['stations_per_10k'])} 个）",
+        layers.label(f"在用驿站 {_fmt(r['stations'])} 个"
+                     f"（每万人 {_fmt(r['stations_per_10k'])} 个）"),
         f"面积 {_fmt(r['area_km2'])} km²",
         f"覆盖面积 {_fmt(r['covered_km2'])} km²（{_fmt(r['share_area'], 'pct')}）",
         layers.label(f"人口（粗略代理）{_fmt(r['population'], 'int')} 人"),
-        f"覆盖人口 {_fmt(r['population_covered'], 'int')} 人（{_fmt(r['share_demand'], 'pct')}）",
+        layers.label(f"覆盖人口 {_fmt(r['population_covered'], 'int')} 人"
+                     f"（{_fmt(r['share_demand'], 'pct')}）"),
     ]
     fig.text(0.72, 0.55, "\n".join(lines), fontsize=9, va="top", linespacing=1.7)
-    notes = [("人口说明：" + layers.demand_note.split("Demand")[0]),
+    notes = [(layers.label("人口说明：") + layers.demand_note.split("Demand")[0]),
              "数据来源：" + layers.sources]
     fig.text(0.72, 0.30, "\n".join(_wrap(t, 26) for t in notes), fontsize=6.5, va="top",
              color="#424242", linespacing=1.4)
@@ -1040,13 +1048,14 @@ def write_coverage_pdf(layers: CoverageLayers, path: Path,
         if district_rows:
             number += 1
             fig = _page("各地区覆盖情况", layers, number, total)
-            _table_page(fig, ["地区", "所属", *_COUNTY_HEADER[2:]], district_rows)
+            _table_page(fig, ["地区", "所属", *map(layers.label, _COUNTY_HEADER[2:])],
+                        district_rows)
             pdf.savefig(fig)
         for i, chunk in enumerate(county_pages, start=1):
             number += 1
             suffix = f"（{i}/{len(county_pages)}）" if len(county_pages) > 1 else ""
             fig = _page(f"各区县覆盖情况{suffix}", layers, number, total)
-            _table_page(fig, _COUNTY_HEADER, chunk)
+            _table_page(fig, [layers.label(h) for h in _COUNTY_HEADER], chunk)
             pdf.savefig(fig)
         number += 1
         fig = _page("缺口与建议新站", layers, number, total)
@@ -1059,10 +1068,11 @@ def write_coverage_pdf(layers: CoverageLayers, path: Path,
                      for r in layers.suggestions.to_dict("records")]
         top = fig.add_axes((0.05, 0.50, 0.90, 0.38))
         top.set_axis_off()
-        top.set_title("缺口：未覆盖人口最多的 H3（6 级，约 36 km²）区域", fontsize=10, loc="left")
+        top.set_title(layers.label("缺口：未覆盖人口最多的 H3（6 级，约 36 km²）区域"),
+                      fontsize=10, loc="left")
         if gap_rows:
-            header = ["排名", "区县", "中心（经度, 纬度）", "未覆盖人口", "未覆盖比例",
-                      "最近驿站（米）"]
+            header = ["排名", "区县", "中心（经度, 纬度）", layers.label("未覆盖人口"),
+                      "未覆盖比例", "最近驿站（米）"]
             t = top.table(cellText=gap_rows, colLabels=header, loc="upper center",
                           cellLoc="right")
             t.auto_set_font_size(False)
@@ -1072,8 +1082,9 @@ def write_coverage_pdf(layers: CoverageLayers, path: Path,
         bottom.set_title(f"建议新站：贪心最大覆盖（每站覆盖半径 {layers.radius_m:,} 米）",
                          fontsize=10, loc="left")
         if pick_rows:
-            t = bottom.table(cellText=pick_rows, colLabels=["序号", "区县", "位置（经度, 纬度）",
-                                                            "新增覆盖人口", "建成后人口覆盖率"],
+            header = ["序号", "区县", "位置（经度, 纬度）", layers.label("新增覆盖人口"),
+                      layers.label("建成后人口覆盖率")]
+            t = bottom.table(cellText=pick_rows, colLabels=header,
                              loc="upper center", cellLoc="right")
             t.auto_set_font_size(False)
             t.set_fontsize(7.5)

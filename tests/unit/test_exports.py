@@ -361,3 +361,30 @@ def test_pentagons_take_the_slow_branch():
     hexagon = h3n.latlng_to_cell(38.0, 114.5, 8)
     polys = exports._hexagons([pentagon, hexagon])
     assert [len(p.exterior.coords) - 1 for p in polys] == [5, 6]
+
+
+def test_searches_demand_speaks_of_searches_in_every_file(engine, store, out):
+    """With the counted searches as demand, labels say 查询 / 次, never 人口 / 人."""
+    import h3
+
+    from locator.data import demand
+
+    day = dt.date(2026, 11, 20)
+    cells = {h3.latlng_to_cell(*lonlat(dx, dy)[::-1], 8): n
+             for (dx, dy), n in (((-5000, 100), 7), ((6000, 6000), 30))}
+    demand.record_counts(store, {(c, day, False): n for c, n in cells.items()})
+    searched = demand.coverage_engine(engine, store, "searches", days=3, until=day)
+    for fmt in ("xlsx", "html", "pdf"):
+        exports.export_coverage(searched, out / f"searches.{fmt}", fmt, radius_m=1000,
+                                district="990100", now=NOW)
+    summary = {r[0]: r[1] for r in load_workbook(out / "searches.xlsx")["概况"].iter_rows(
+        values_only=True)}
+    assert "需求说明" in summary and "人口说明" not in summary
+    labels = " ".join(str(v) for v in summary)
+    assert "查询覆盖率" in labels and "每万次查询" in labels and "人口" not in labels
+    assert "每万人" not in labels
+    html = (out / "searches.html").read_text(encoding="utf-8")
+    assert "需求说明" in html and "查询覆盖" in html and "人口覆盖" not in html
+    pdf = "\n".join(p.extract_text() for p in PdfReader(out / "searches.pdf").pages)
+    assert "未覆盖查询" in pdf and "覆盖查询 7 次" in pdf
+    assert "人口" not in pdf.replace("人口普查", "")

@@ -471,6 +471,7 @@ def test_searches_demand_on_the_page_matches_the_api(app, boss):
     html = page(boss, f"?district={DISTRICT}&demand=searches")
     assert 'option value="searches" selected' in html
     assert "查询覆盖率" in html and "人口覆盖率" not in html
+    assert "每万次查询驿站数" in html and "每万人驿站数" not in html
     assert f"<b>{api['share_demand']:.1%}</b>" in html
     assert f"（共 {api['population']:,} 次）" in html
     assert "demand=searches" in re.search(r'"data": "([^"]+)"', html).group(1)
