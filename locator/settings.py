@@ -141,6 +141,12 @@ SETTINGS: tuple[Setting, ...] = (
         "ids. `0` turns counting off.",
         _bool,
     ),
+    Setting(
+        "SEARCH_COUNTS_KEEP_DAYS", 400,
+        "Search counts of days older than this are deleted whenever counts are written "
+        "(400 days: a year's comparison, no more). The coverage analysis uses the last 30.",
+        _positive_int,
+    ),
 )
 
 

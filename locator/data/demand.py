@@ -125,7 +125,8 @@ def search_cell(lon: float, lat: float) -> str | None:
     return h3.latlng_to_cell(lat, lon, SEARCH_RESOLUTION)
 
 
-def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int]) -> int:
+def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int], *,
+                  keep_days: int | None = None, until: dt.date | None = None) -> int:
     """Add counts to the store in one transaction; returns how many keys were written.
 
     Parameters
@@ -134,6 +135,9 @@ def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int]) -> int
     counts : mapping
         ``(cell, day, beyond_r) -> searches``; cell an H3 res-8 hex string, day an
         Asia/Shanghai date.
+    keep_days : int, optional
+        In the same transaction, delete the counts of days more than this many days
+        before ``until`` (default: today, Asia/Shanghai). None keeps everything.
     """
     rows = [{"cell": c, "day": d, "beyond_r": bool(b), "count": int(n)}
             for (c, d, b), n in counts.items() if n > 0]
@@ -150,6 +154,10 @@ def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int]) -> int
     # Core on a plain connection: not a Versioned model, so data_version stays put.
     with store.engine.begin() as conn:
         conn.execute(stmt, rows)
+        if keep_days is not None:
+            oldest = (until or today()) - dt.timedelta(days=keep_days)
+            conn.execute(SearchCount.__table__.delete().where(
+                SearchCount.__table__.c.day < oldest))
     return len(rows)
 
 
@@ -164,11 +172,14 @@ class SearchCounter:
         A flush is due this many seconds after the last one.
     flush_at_keys : int
         ... or once the buffer holds this many distinct (cell, day, flag) keys.
+    keep_days : int, optional
+        Counts of older days are deleted at each flush (see :func:`record_counts`).
     """
 
     store: object
     flush_every_s: float = FLUSH_EVERY_S
     flush_at_keys: int = FLUSH_AT_KEYS
+    keep_days: int | None = None
     _buffer: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _flushed_at: float = field(default_factory=time.monotonic)
@@ -207,7 +218,7 @@ class SearchCounter:
         if not batch:
             return 0
         try:
-            return record_counts(self.store, batch)
+            return record_counts(self.store, batch, keep_days=self.keep_days)
         except Exception:
             with self._lock:
                 for key, n in batch.items():

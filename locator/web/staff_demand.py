@@ -31,7 +31,9 @@ bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")
 def init_app(app: Flask) -> None:
     """Register the page and, unless COUNT_SEARCHES is off, the search counter."""
     if app.config.get("COUNT_SEARCHES", True):
-        app.extensions[SEARCHES] = demand.SearchCounter(app.extensions["locator"].store)
+        app.extensions[SEARCHES] = demand.SearchCounter(
+            app.extensions["locator"].store,
+            keep_days=app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400))
     app.register_blueprint(bp)
 
 
@@ -60,6 +62,7 @@ def _page(plan_report: dict | None = None, status: int = 200):
         upload=demand.current_upload(state.store), uploads=demand.uploads(state.store, 10),
         summary=summary, totals=totals, first=first, last=last,
         counting=current_app.extensions.get(SEARCHES) is not None,
+        keep_days=current_app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400),
         report=plan_report, tz=demand.TZ, min_shown=demand.MIN_SHOWN,
         max_mb=demand.MAX_GRID_BYTES // 2**20, is_admin=current_user.user.role == "admin",
     ), status

@@ -256,3 +256,20 @@ def test_suggestions_spread_over_districts_on_the_demo_data():
     e = coverage.CoverageEngine(pd.DataFrame(demo_rows(DEFAULT_DEMO_PATH)), load_regions())
     picks = e.suggest(1000, n=10)
     assert picks["district_code"].nunique() >= 3
+
+
+def test_counts_older_than_the_kept_days_are_deleted_when_counts_are_written(store):
+    cell = cell_at(0, 0)
+    old, edge, recent = (DAY - dt.timedelta(days=n) for n in (401, 400, 1))
+    demand.record_counts(store, {(cell, old, False): 3, (cell, edge, False): 2,
+                                 (cell, recent, True): 1})
+    demand.record_counts(store, {(cell, DAY, False): 1}, keep_days=400, until=DAY)
+    with store.read() as s:
+        days = sorted(r.day for r in s.scalars(select(SearchCount)))
+    assert days == [edge, recent, DAY]
+    counter = demand.SearchCounter(store, keep_days=1)
+    counter.count(114.5, 38.0, False, demand.today())
+    counter.flush()
+    with store.read() as s:
+        assert min(r.day for r in s.scalars(select(SearchCount))) >= (
+            demand.today() - dt.timedelta(days=1))

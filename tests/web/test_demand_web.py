@@ -301,3 +301,10 @@ def test_cli_import_status_and_export(app, tmp_path):
     assert r.exit_code == 0 and "(demand: uploaded)" in r.output
     r = runner.invoke(args=["demand", "withdraw"])
     assert r.exit_code == 0
+
+
+def test_the_page_says_how_long_counts_are_kept(app):
+    client = app.test_client()
+    login(client, "sjz")
+    html = client.get("/staff/demand/").get_data(as_text=True)
+    assert "计数保留 400 天，更早的计数自动删除。" in html
