@@ -33,7 +33,7 @@ __all__ = ["MAX_AGE_S", "MAX_PER_OWNER", "Upload", "UploadArea", "UploadExpired"
 MAX_AGE_S = 24 * 3600
 #: Most uploads one account keeps at a time.
 MAX_PER_OWNER = 20
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 class UploadExpired(NotFound):
@@ -87,7 +87,7 @@ class UploadArea:
         self.max_age_s = max_age_s
 
     def _path(self, token: str, suffix: str) -> Path:
-        if not isinstance(token, str) or not _TOKEN.match(token):
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise UploadExpired()
         return self.root / f"{token}{suffix}"
 
@@ -152,7 +152,7 @@ class UploadArea:
         mine: list[tuple[float, str]] = []
         for path in self.root.iterdir():
             token, suffix = path.stem, path.suffix
-            if suffix == ".json" and _TOKEN.match(token):
+            if suffix == ".json" and _TOKEN.fullmatch(token):
                 meta = self._meta(token)
                 if meta is None or now - meta["created_at"] > self.max_age_s:
                     self._remove(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
@@ -69,8 +70,14 @@ def init_app(app: Flask) -> None:
         return {"staff_sections": staff_sections, "staff_district_name": staff_district_name}
 
 
+# A path on this site: no scheme or host, and none of the characters (backslash, tab,
+# newline, spaces) that browsers or Werkzeug strip or turn into "//host".
+_LOCAL_PATH = re.compile(r"/[^\s\\\x00-\x1f\x7f]*")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """``target`` when it is a path on this site; the report queue otherwise."""
+    if target and _LOCAL_PATH.fullmatch(target) and "//" not in target:
         return target
     return url_for("staff.reports")
 

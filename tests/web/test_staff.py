@@ -167,12 +167,26 @@ def test_short_passwords_are_refused(app):
     assert result.exit_code != 0 and "至少" in result.output
 
 
-def test_login_redirect_stays_on_site(app):
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example", "/%09/evil.example", "/%5C/evil.example",
+    "/%0A/evil.example", "/%20/evil.example", "/staff//evil", "javascript:alert(1)"])
+def test_login_redirect_stays_on_site(app, target):
+    """Werkzeug strips a tab from "/\t/host" and browsers read "/\\host" as "//host": the
+    target must be a plain path here, or the user lands on the report queue."""
+    staff.login_limiter.reset()
     client = app.test_client()
-    r = client.post("/staff/login?next=https://evil.example/", data={
+    r = client.post(f"/staff/login?next={target}", data={
         "csrf_token": token(client, "/staff/login"), "username": "admin1",
         "password": PASSWORD})
-    assert r.headers["Location"].endswith("/staff/reports")
+    assert r.status_code == 302 and r.headers["Location"] == "/staff/reports"
+
+
+def test_login_redirect_keeps_a_path_on_this_site(app):
+    client = app.test_client()
+    r = client.post("/staff/login?next=/staff/stations%3Fq%3D%E9%A9%BF%26page%3D2", data={
+        "csrf_token": token(client, "/staff/login"), "username": "admin1",
+        "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/staff/stations?q=%E9%A9%BF&page=2"
 
 
 def test_a_report_links_to_the_sites_form_and_history(app):
