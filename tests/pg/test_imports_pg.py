@@ -6,15 +6,15 @@ The SQLite suite's import tests run here unchanged against PostgreSQL (conftest.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 
-from locator.data.imports import apply_import, plan_import, undo_import
+from locator.data.imports import apply_import, plan_import
 from locator.data.models import IdCounter, ImportBatch, Station, StationHistory
 from locator.data.store import Store
 from locator.errors import Conflict
 from tests.pg.test_store_pg import race
 from tests.unit import test_imports
-from tests.unit.test_imports import REGIONS, csv_bytes, site_rows, stations
+from tests.unit.test_imports import REGIONS, check_import_then_undo, csv_bytes, site_rows, stations
 from tests.web import test_import_cli
 
 REUSED = {
@@ -96,21 +96,6 @@ def test_import_then_undo_restores_the_store_exactly(pg, pg_database, base, chan
     pg.empty_database(pg_database)
     store = Store(pg.url(pg_database))
     try:
-        plan = plan_import(store, csv_bytes([[n, f"{x:.6f}", f"{y:.6f}", s, ""]
-                                             for n, x, y, s in base]),
-                           datum="wgs84", regions=REGIONS)
-        assume(plan.ok)
-        apply_import(store, plan, user="a")
-        before = stations(store)
-        ids = sorted(before)
-        rows = [[ids[i] if i < len(ids) and i % 2 == 0 else "", n, f"{x:.6f}", f"{y:.6f}", s]
-                for i, (n, x, y, s) in enumerate(changes)]
-        plan = plan_import(store, csv_bytes(rows, header=("编号", "名称", "经度", "纬度", "服务")),
-                           datum="gcj02", regions=REGIONS)
-        assume(plan.ok)
-        batch = apply_import(store, plan, user="b")
-        assume(batch is not None)
-        undo_import(store, batch, user="c")
-        assert stations(store) == before
+        check_import_then_undo(store, base, changes)
     finally:
         store.dispose()

@@ -171,26 +171,30 @@ def test_import_then_undo_restores_the_store_exactly(tmp_path_factory, base, cha
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'db.sqlite3'}")
     store.upgrade()
     try:
-        plan = plan_import(store, csv_bytes([[n, f"{x:.6f}", f"{y:.6f}", s, ""]
-                                             for n, x, y, s in base]),
-                           datum="wgs84", regions=REGIONS)
-        assume(plan.ok)  # e.g. two random points closer than 10 m: not this property's concern
-        apply_import(store, plan, user="a")
-        before = stations(store)
-        ids = sorted(before)
-        rows = []
-        for i, (n, x, y, s) in enumerate(changes):
-            sid = ids[i] if i < len(ids) and i % 2 == 0 else ""
-            rows.append([sid, n, f"{x:.6f}", f"{y:.6f}", s])
-        plan = plan_import(store, csv_bytes(rows, header=("编号", "名称", "经度", "纬度", "服务")),
-                           datum="gcj02", regions=REGIONS)
-        assume(plan.ok)
-        batch = apply_import(store, plan, user="b")
-        assume(batch is not None)
-        undo_import(store, batch, user="c")
-        assert stations(store) == before
+        check_import_then_undo(store, base, changes)
     finally:
         store.dispose()
+
+
+def check_import_then_undo(store, base, changes) -> None:
+    """Import ``base``, then ``changes`` (every other row updating an existing id, in
+    GCJ-02); undoing the second import restores the store exactly. Shared with tests/pg."""
+    plan = plan_import(store, csv_bytes([[n, f"{x:.6f}", f"{y:.6f}", s, ""]
+                                         for n, x, y, s in base]),
+                       datum="wgs84", regions=REGIONS)
+    assume(plan.ok)  # e.g. two random points closer than 10 m: not this property's concern
+    apply_import(store, plan, user="a")
+    before = stations(store)
+    ids = sorted(before)
+    rows = [[ids[i] if i < len(ids) and i % 2 == 0 else "", n, f"{x:.6f}", f"{y:.6f}", s]
+            for i, (n, x, y, s) in enumerate(changes)]
+    plan = plan_import(store, csv_bytes(rows, header=("编号", "名称", "经度", "纬度", "服务")),
+                       datum="gcj02", regions=REGIONS)
+    assume(plan.ok)
+    batch = apply_import(store, plan, user="b")
+    assume(batch is not None)
+    undo_import(store, batch, user="c")
+    assert stations(store) == before
 
 
 def test_problems_report_xlsx_puts_problems_beside_rows_and_writes_no_formulas(store):
