@@ -104,6 +104,18 @@ def browser():
         b.close()
 
 
+def watched_page(context):
+    """A new page of ``context`` that records every request URL (``pg.requests``) and every
+    script error (``pg.errors``), with map tiles answered by one blank PNG."""
+    pg = context.new_page()
+    pg.requests, pg.errors = [], []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.route(f"https://{TILE_HOST}/**",
+             lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
+    return pg
+
+
 @pytest.fixture()
 def page(browser, live_server):
     """A phone-sized page that records every request and stubs the tile server."""
@@ -111,13 +123,7 @@ def page(browser, live_server):
                                   device_scale_factor=2, is_mobile=True, has_touch=True,
                                   locale="zh-CN", permissions=["geolocation"],
                                   geolocation={"latitude": 38.0428, "longitude": 114.5149})
-    pg = context.new_page()
-    pg.requests = []
-    pg.errors = []
-    pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg = watched_page(context)
     pg.on("dialog", lambda d: (pg.errors.append("dialog: " + d.message), d.dismiss()))
-    pg.route(f"https://{TILE_HOST}/**",
-             lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
     yield pg
     context.close()

@@ -9,7 +9,7 @@ from PIL import Image
 from locator.data import accounts
 from locator.errors import BadRequest
 from locator.web import staff
-from tests.browser.conftest import TILE_HOST, PNG_1x1, url_app
+from tests.browser.conftest import TILE_HOST, url_app, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -28,12 +28,7 @@ def manager(browser, live_server):
     staff.login_limiter.reset()
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
                                   accept_downloads=True)
-    pg = context.new_page()
-    pg.requests, pg.errors = [], []
-    pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.route(f"https://{TILE_HOST}/**",
-             lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
+    pg = watched_page(context)
     pg.goto(live_server + "/staff/login")
     pg.fill("input[name=username]", "manager")
     pg.fill("input[name=password]", PASSWORD)

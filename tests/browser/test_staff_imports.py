@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.browser.conftest import TILE_HOST, PNG_1x1, browser_app, serving
+from tests.browser.conftest import browser_app, serving, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -28,12 +28,9 @@ def imports_server(demo_db, tmp_path_factory):
 
 def test_upload_check_publish_undo(browser, imports_server, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    errors, dialogs = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = watched_page(context)
+    errors, dialogs = page.errors, []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    page.route(f"https://{TILE_HOST}/**",
-               lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
     try:
         page.goto(imports_server + "/staff/login?next=/staff/imports")
         page.fill("input[name=username]", "importer")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from locator.data import accounts, editing
 from locator.data.models import Station
-from tests.browser.conftest import TILE_HOST, PNG_1x1, browser_app, serving
+from tests.browser.conftest import browser_app, serving, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -48,12 +48,8 @@ def staff_server(tmp_path_factory, demo_db):
 @pytest.fixture()
 def desk(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg = watched_page(context)
     pg.on("dialog", lambda d: (pg.errors.append("dialog: " + d.message), d.dismiss()))
-    pg.route(f"https://{TILE_HOST}/**",
-             lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
     yield pg
     context.close()
 
