@@ -458,6 +458,6 @@ def init_app(app: Flask) -> None:
 
 
 def main() -> None:
-    from locator import create_app
+    from locator.app import create_app
 
     FlaskGroup(create_app=create_app, help="驿站地图 — the Hebei union station locator.")()

@@ -1,0 +1,86 @@
+"""The Flask application factory.
+
+``create_app`` only wires: settings, state, blueprints, error handlers, CLI.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from locator import settings
+from locator.data import gdal_guard
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app; ``test_config`` overrides settings (by name, without prefix)."""
+    resolved = settings.load(overrides=test_config)
+    instance_path = resolved["INSTANCE_PATH"] or None
+    app = Flask(
+        "locator",
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=None,  # served by locator.web.assets (gzipped once, from memory)
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(resolved)
+    app.config["SECRET_KEY"] = resolved["SECRET_KEY"] or _instance_secret(app.instance_path)
+    app.config["DATABASE_URL"] = resolved["DATABASE_URL"] or (
+        "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
+    )
+    app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
+    app.json.ensure_ascii = False
+
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        COMPRESS_STREAMS=False,  # static files are gzipped once by locator.web.assets
+        COMPRESS_ALGORITHM=["gzip"],  # fast and understood by every phone browser
+        COMPRESS_LEVEL=5,
+        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
+                            "application/json", "application/geo+json"],
+    )
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
+
+    from flask_compress import Compress
+    from flask_wtf.csrf import CSRFProtect
+
+    from locator import cli
+    from locator.web import api, assets, errors, i18n, pages, staff, state
+
+    app.session_interface = state.ApiAwareSessionInterface()
+    # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
+    # parsed without defusedxml.
+    gdal_guard.check()
+    from locator.data.readers import assert_defusedxml
+
+    assert_defusedxml()
+    state.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
+    CSRFProtect(app)
+    Compress(app)
+    assets.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    staff.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random key made once and kept (mode 600) in the instance folder."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
