@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from locator.data.imports import apply_import, plan_import, undo_import  # noqa: E402
-from locator.data.store import Store, load_demo  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
+from locator.store.store import Store, load_demo  # noqa: E402
 
 TARGET_S = 5.0
 HOURS = ["全天", "08:00-20:00", "周一至周五 08:30-17:30", "Mo-Su 07:00-21:00", "24小时",
@@ -124,7 +124,7 @@ def web_client(db: Path, tmp: str):
     import sqlite3
 
     from locator import create_app
-    from locator.data import accounts
+    from locator.store import accounts
     from tests.conftest import form_token
 
     instance = Path(tmp) / "instance"

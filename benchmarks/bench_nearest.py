@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from locator.data.demo import DEFAULT_DEMO_PATH  # noqa: E402
-from locator.data.store import demo_rows  # noqa: E402
 from locator.geo.index import S_MAX, SiteIndex  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
+from locator.store.store import demo_rows  # noqa: E402
 
 GEOD = Geod(ellps="WGS84")
 R_EARTH = 6_371_008.8

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from locator import create_app  # noqa: E402
-from locator.data import accounts  # noqa: E402
+from locator.store import accounts  # noqa: E402
 
 PASSWORD = "benchmark password"
 AREAS = (("province", "all"), ("石家庄市", "130100"))

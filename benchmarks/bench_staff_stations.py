@@ -29,7 +29,7 @@ from sqlalchemy import select  # noqa: E402
 
 from locator.data import editing  # noqa: E402
 from locator.data.imports import _read_state  # noqa: E402
-from locator.data.models import Station, User  # noqa: E402
+from locator.store.models import Station, User  # noqa: E402
 
 ADMIN = User(username="bench", role="admin", district_code=None)
 SJZ = User(username="bench-sjz", role="district", district_code="130100")

@@ -24,7 +24,7 @@ def init_command():
     click.echo(f"数据库已就绪 database ready: {_safe_url(state.store.url)}")
     count = state.store.count_sites()
     if count == 0 and current_app.config["LOAD_DEMO"]:
-        from locator.data.store import load_demo
+        from locator.store.store import load_demo
 
         n = load_demo(state.store, state.geodata_dir / "demo_sites.geojson")
         click.echo(f"已载入示例数据（虚构）{n} 个站点 loaded {n} synthetic demo sites")
@@ -86,7 +86,7 @@ def users_group():
 @with_appcontext
 def users_create(username: str, role: str, district_code: str | None, password: str):
     """Create a staff account."""
-    from locator.data.accounts import create_user
+    from locator.store.accounts import create_user
 
     state = get_state()
     try:
@@ -102,7 +102,7 @@ def users_create(username: str, role: str, district_code: str | None, password: 
 @with_appcontext
 def users_list():
     """List the staff accounts."""
-    from locator.data.accounts import list_users
+    from locator.store.accounts import list_users
 
     for u in list_users(get_state().store):
         click.echo(f"{u.username}\t{u.role}\t{u.district_code or '-'}\t"
@@ -128,7 +128,7 @@ def users_enable(username: str):
 
 
 def _set_active(username: str, active: bool) -> None:
-    from locator.data.accounts import set_active
+    from locator.store.accounts import set_active
 
     try:
         set_active(get_state().store, username, active)

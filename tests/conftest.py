@@ -19,7 +19,7 @@ def _app(instance, **overrides):
 @pytest.fixture()
 def store(tmp_path):
     """A fresh, migrated store of our own (no app)."""
-    from locator.data.store import Store
+    from locator.store.store import Store
 
     s = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     s.upgrade()

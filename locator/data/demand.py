@@ -56,8 +56,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 
-from locator.data.models import DemandCell, DemandUpload, SearchCount
 from locator.errors import BadRequest, Conflict, NotFound
+from locator.store.models import DemandCell, DemandUpload, SearchCount
 
 __all__ = [
     "COUNT_BOUNDS", "DEMAND_SOURCES", "FLUSH_AT_KEYS", "FLUSH_EVERY_S", "GridPlan",
@@ -131,7 +131,7 @@ def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int], *,
 
     Parameters
     ----------
-    store : locator.data.store.Store
+    store : locator.store.store.Store
     counts : mapping
         ``(cell, day, beyond_r) -> searches``; cell an H3 res-8 hex string, day an
         Asia/Shanghai date.
@@ -167,7 +167,7 @@ class SearchCounter:
 
     Parameters
     ----------
-    store : locator.data.store.Store
+    store : locator.store.store.Store
     flush_every_s : float
         A flush is due this many seconds after the last one.
     flush_at_keys : int
@@ -612,7 +612,7 @@ def coverage_engine(engine, store, demand: str | None = None, *, days: int = SEA
     ----------
     engine : locator.geo.coverage.CoverageEngine
         The engine of the current data version (census proxy demand).
-    store : locator.data.store.Store
+    store : locator.store.store.Store
     demand : {"population", "uploaded", "searches"}, optional
         Default: :func:`default_source`.
     days, until : int, datetime.date

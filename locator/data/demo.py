@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from pyproj import Transformer
 
-from locator.data.models import SERVICES
+from locator.store.models import SERVICES
 
 if TYPE_CHECKING:
     from locator.geo.regions import Regions

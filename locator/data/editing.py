@@ -1,7 +1,7 @@
 """Edit sites one at a time: the staff 站点管理 list, form, status, stamp and history.
 
 No Flask here: a view parses the request, calls one function of this module and renders
-what it returns. ``user`` is always a :class:`~locator.data.models.User`.
+what it returns. ``user`` is always a :class:`~locator.store.models.User`.
 
 * **Same rules as the import.** The form is validated by the import's own
   :func:`~locator.data.validate.validate_table`, on a one-row table built from the form:
@@ -10,11 +10,11 @@ what it returns. ``user`` is always a :class:`~locator.data.models.User`.
   conversion to WGS-84 with the typed values kept in ``source_*``, point -> district and
   county, duplicates) and the same messages, in Chinese and English.
 * **One transaction per change.** Every write claims the next ``data_version`` first
-  (:meth:`Store.write(expected_version=...) <locator.data.store.Store.write>`), which takes
+  (:meth:`Store.write(expected_version=...) <locator.store.store.Store.write>`), which takes
   the write lock and guarantees that nothing changed since the state it was checked
   against (if something did, it is checked again). In that transaction it changes the
   site, sets ``updated_at``/``updated_by`` and adds a
-  :class:`~locator.data.models.StationHistory` row (``batch_id`` None) with the record
+  :class:`~locator.store.models.StationHistory` row (``batch_id`` None) with the record
   before and after. The version bump makes every worker rebuild its index.
 * **Optimistic concurrency.** The form carries the site's ``updated_at`` as it was when
   the form was opened (:attr:`StationInput.version`); saving after anyone else changed
@@ -49,13 +49,13 @@ from locator.data.imports import (
     station_record,
     write_history,
 )
-from locator.data.models import KINDS, STATUSES, Station, StationHistory, User
 from locator.data.readers import Table
-from locator.data.store import Store
 from locator.data.validate import _Bad, clean_text, parse_services, validate_table
 from locator.errors import BadRequest, Conflict, LocatorError, NotFound
 from locator.geo.datum import DATUMS, from_wgs84
 from locator.geo.hours import TZ
+from locator.store.models import KINDS, STATUSES, Station, StationHistory, User
+from locator.store.store import Store
 
 __all__ = [
     "ACTIONS",
@@ -471,7 +471,7 @@ def list_stations(store: Store, user: User, *, q: str = "", district: str | None
     district : str, optional
         A district code; ignored for district staff, who always get their own.
     kind, status : str, optional
-        One of :data:`~locator.data.models.KINDS` / :data:`~locator.data.models.STATUSES`.
+        One of :data:`~locator.store.models.KINDS` / :data:`~locator.store.models.STATUSES`.
     stale : bool
         Only sites never verified, or last verified more than :data:`STALE_AFTER_DAYS`
         days before ``on``.

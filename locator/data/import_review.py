@@ -20,10 +20,10 @@ from pyproj import Geod
 from locator.data.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
 from locator.data.imports import ImportHasProblems, ImportPlan, apply_import, plan_import
 from locator.data.readers import Limits
-from locator.data.store import Store
 from locator.data.uploads import Upload
 from locator.errors import Conflict
 from locator.geo.datum import from_wgs84
+from locator.store.store import Store
 
 __all__ = ["FIX_HINTS", "StalePreview", "plan_upload", "preview", "publish_upload"]
 

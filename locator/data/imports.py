@@ -16,8 +16,8 @@ the user's name::
   :class:`~locator.errors.Conflict` when the ``data_version`` moved since the plan, or
   when the plan has problems. New sites get ids ``HB<county code>-<4 digits>`` from a
   per-county counter that never decreases (ids are never reused). The import is recorded
-  as an :class:`~locator.data.models.ImportBatch`, and every site it touched gets a
-  :class:`~locator.data.models.StationHistory` entry with who, when, before and after.
+  as an :class:`~locator.store.models.ImportBatch`, and every site it touched gets a
+  :class:`~locator.store.models.StationHistory` entry with who, when, before and after.
 * **Undo** restores every site of a batch to its "before" record (deleting the sites it
   created) in one transaction, refused when a later change touched one of them (unless
   that change was itself undone) -- the message names the sites and the later change.
@@ -38,12 +38,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import delete, func, insert, or_, select
 
-from locator.data.models import IdCounter, ImportBatch, Meta, Station, StationHistory
 from locator.data.readers import Limits, Table, read_upload
-from locator.data.store import Store
 from locator.data.validate import FILE_CODES, Problem, Validation, validate_table
 from locator.errors import BadDatum, Conflict, LocatorError, NotFound, UploadRefused
 from locator.geo.datum import DATUMS
+from locator.store.models import IdCounter, ImportBatch, Meta, Station, StationHistory
+from locator.store.store import Store
 
 __all__ = [
     "ImportPlan",

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from locator.data.models import REPORT_STATUSES, ProblemReport, Station, User
 from locator.data.reports import NOTE_MAX, clean_text
-from locator.data.store import Store
 from locator.errors import BadRequest, NotFound
+from locator.store.models import REPORT_STATUSES, ProblemReport, Station, User
+from locator.store.store import Store
 
 
 def queue(store: Store, user: User, status: str | None = None) -> list[dict]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from locator.data.models import REPORT_CATEGORIES, ProblemReport, Station
-from locator.data.store import Store
 from locator.errors import BadRequest, NotFound
+from locator.store.models import REPORT_CATEGORIES, ProblemReport, Station
+from locator.store.store import Store
 
 NOTE_MAX = 500
 

@@ -57,10 +57,10 @@ from locator.data.columns import (
     STATUS_LABELS,
     field_of_header,
 )
-from locator.data.models import SERVICES
 from locator.data.readers import Table
 from locator.geo import hours as hours_mod
 from locator.geo.datum import to_wgs84
+from locator.store.models import SERVICES
 
 __all__ = [
     "CODES",

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from locator.data.models import KINDS, Meta, Station
-from locator.data.store import Store
+from locator.store.models import KINDS, Meta, Station
+from locator.store.store import Store
 
 # The record fields the public API shows, in order (``updated_by`` names staff: not public).
 PUBLIC_FIELDS = (

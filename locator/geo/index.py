@@ -32,8 +32,8 @@ import pandas as pd
 import shapely
 from pyproj import Geod, Transformer
 
-from locator.data.models import KINDS, SERVICES
 from locator.geo import hours
+from locator.store.models import KINDS, SERVICES
 
 __all__ = ["METRIC_CRS", "NearestResult", "SiteIndex", "geodesic_m"]
 

@@ -8,11 +8,11 @@ import hashlib
 from flask import Blueprint, Response, current_app, request, url_for
 
 from locator.data.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
-from locator.data.models import KINDS, SERVICES
 from locator.errors import NotFound
 from locator.geo import datum, hours
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.index import MAX_K
+from locator.store.models import KINDS, SERVICES
 from locator.web import openapi
 from locator.web import params as p
 from locator.web.state import get_state

@@ -6,10 +6,10 @@ import json
 from functools import lru_cache
 
 from locator.data.demand import DEMAND_SOURCES
-from locator.data.models import KINDS, SERVICES, STATUSES
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.datum import DATUMS
 from locator.geo.index import MAX_K
+from locator.store.models import KINDS, SERVICES, STATUSES
 
 
 def dumps(obj) -> str:

@@ -17,12 +17,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from locator.data.models import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.data.reports import NOTE_MAX, file_report
 from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
 from locator.maps import build_shell
+from locator.store.models import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 

@@ -9,9 +9,10 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
-from locator.data import accounts, report_queue
-from locator.data.models import REPORT_STATUSES, User
+from locator.data import report_queue
 from locator.errors import LocatorError
+from locator.store import accounts
+from locator.store.models import REPORT_STATUSES, User
 from locator.web import staff_coverage, staff_demand, staff_imports, staff_stations
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 from flask.sessions import SecureCookieSessionInterface
 
-from locator.data.store import Store
 from locator.data.views import SitesSnapshot, load_snapshot
 from locator.maps import Basemap, basemap
+from locator.store.store import Store
 
 if TYPE_CHECKING:
     from locator.geo.coverage import CoverageEngine

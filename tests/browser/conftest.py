@@ -76,7 +76,7 @@ def plant_hostile_names(app):
     """Rename the sites nearest XSS_ORIGIN after the payloads (name, address, host, phone)."""
     from sqlalchemy import update
 
-    from locator.data.models import Station
+    from locator.store.models import Station
     from locator.web.state import get_state
 
     with app.app_context():

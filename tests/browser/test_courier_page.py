@@ -169,7 +169,7 @@ def test_report_a_problem(page, live_server):
     page.fill("#note", "中午去的时候锁着门")
     page.click("#report button[type=submit]")
     page.wait_for_selector(".flash-ok")
-    from locator.data.models import ProblemReport
+    from locator.store.models import ProblemReport
     from tests.browser.conftest import url_app
     app = url_app[live_server]
     with app.extensions["locator"].store.read() as s:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from locator.data import accounts
 from locator.errors import BadRequest
+from locator.store import accounts
 from locator.web import staff
 from tests.browser.conftest import TILE_HOST, url_app, watched_page
 

@@ -15,7 +15,7 @@ CSV = ("名称,经度,纬度,地址\n"
 @pytest.fixture(scope="module")
 def imports_server(demo_db, tmp_path_factory):
     """Our own server over a copy of the demo database (this test writes to it)."""
-    from locator.data import accounts
+    from locator.store import accounts
 
     app = browser_app(tmp_path_factory.mktemp("imports-browser"), demo_db)
     state = app.extensions["locator"]

@@ -5,8 +5,9 @@ import math
 import pytest
 from sqlalchemy import select
 
-from locator.data import accounts, editing
-from locator.data.models import Station
+from locator.data import editing
+from locator.store import accounts
+from locator.store.models import Station
 from tests.browser.conftest import browser_app, serving, watched_page
 
 pytestmark = pytest.mark.browser

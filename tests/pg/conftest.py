@@ -93,7 +93,7 @@ class PgServer:
 
     def empty_database(self, name: str) -> None:
         """Delete every row of a migrated database; ids and the data version start again."""
-        from locator.data.models import Base
+        from locator.store.models import Base
 
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables
                            if t.name != "meta")
@@ -187,7 +187,7 @@ def pg():
 @pytest.fixture(scope="session")
 def pg_empty_template(pg):
     """A migrated database with no sites, to copy."""
-    from locator.data.store import Store
+    from locator.store.store import Store
 
     name = pg.create_database(name="tpl_empty")
     s = Store(pg.url(name))
@@ -239,7 +239,7 @@ def pg_database(pg, pg_module_database):
 @pytest.fixture()
 def store(pg, pg_database):
     """A fresh, migrated PostgreSQL store of our own (no app)."""
-    from locator.data.store import Store
+    from locator.store.store import Store
 
     s = Store(pg.url(pg_database))
     yield s

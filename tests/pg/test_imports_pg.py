@@ -9,9 +9,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from locator.data.imports import apply_import, plan_import
-from locator.data.models import IdCounter, ImportBatch, Station, StationHistory
-from locator.data.store import Store
 from locator.errors import Conflict
+from locator.store.models import IdCounter, ImportBatch, Station, StationHistory
+from locator.store.store import Store
 from tests.pg.test_store_pg import race
 from tests.unit import test_imports
 from tests.unit.test_imports import REGIONS, check_import_then_undo, csv_bytes, site_rows, stations

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from locator.data.models import Station
-from locator.data.store import Store, database_url, demo_rows
 from locator.errors import BadRequest, Conflict
+from locator.store.models import Station
+from locator.store.store import Store, database_url, demo_rows
 from tests.unit import test_store as sqlite_suite
 from tests.unit.test_store import a_station
 

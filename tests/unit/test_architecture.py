@@ -7,6 +7,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "locator"
 CORE = sorted((PACKAGE / "geo").rglob("*.py")) + sorted((PACKAGE / "data").rglob("*.py"))
+CORE += sorted((PACKAGE / "store").rglob("*.py"))
 CORE += [PACKAGE / "errors.py", PACKAGE / "settings.py", PACKAGE / "maps.py"]
 
 

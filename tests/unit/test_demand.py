@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import inspect, select
 
 from locator.data import demand
-from locator.data.models import DemandCell, SearchCount
 from locator.errors import BadRequest, Conflict
 from locator.geo import coverage
+from locator.store.models import DemandCell, SearchCount
 from tests.unit.test_coverage import POPULATION, lonlat, sites, square  # noqa: F401
 
 DAY = dt.date(2026, 11, 20)
@@ -68,7 +68,7 @@ def test_the_counter_buffers_and_flushes(store):
 
 
 def test_a_failed_flush_keeps_the_counts(store, tmp_path):
-    from locator.data.store import Store
+    from locator.store.store import Store
 
     broken = Store(f"sqlite:///{tmp_path / 'nothing-here.sqlite3'}")  # no tables
     counter = demand.SearchCounter(broken)
@@ -250,8 +250,8 @@ def test_census_proxy_keeps_each_district_total_and_is_not_flat():
 def test_suggestions_spread_over_districts_on_the_demo_data():
     """With the flat proxy all ten suggested sites fell in 定州; not any more."""
     from locator.data.demo import DEFAULT_DEMO_PATH
-    from locator.data.store import demo_rows
     from locator.geo.regions import load_regions
+    from locator.store.store import demo_rows
 
     e = coverage.CoverageEngine(pd.DataFrame(demo_rows(DEFAULT_DEMO_PATH)), load_regions())
     picks = e.suggest(1000, n=10)

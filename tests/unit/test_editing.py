@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from locator.data import editing
 from locator.data.editing import Invalid, StaleEdit, StationInput
 from locator.data.imports import apply_import, plan_import, station_record, undo_import
-from locator.data.models import SERVICES, IdCounter, Station, StationHistory, User
-from locator.data.store import Store
 from locator.errors import BadRequest, Conflict, NotFound
 from locator.geo.datum import to_wgs84
 from locator.geo.regions import load_regions
+from locator.store.models import SERVICES, IdCounter, Station, StationHistory, User
+from locator.store.store import Store
 
 REGIONS = load_regions()
 ADMIN = User(username="admin1", role="admin", district_code=None)

@@ -10,12 +10,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from locator.data.imports import apply_import, plan_import, undo_import
-from locator.data.models import ImportBatch, Station, StationHistory
 from locator.data.report import problems_xlsx
-from locator.data.store import Store
 from locator.data.template import template_xlsx
 from locator.errors import Conflict, NotFound
 from locator.geo.regions import load_regions
+from locator.store.models import ImportBatch, Station, StationHistory
+from locator.store.store import Store
 
 REGIONS = load_regions()
 
@@ -236,7 +236,7 @@ def test_migration_0004_downgrades_and_upgrades(store):
     from alembic import command
     from sqlalchemy import inspect
 
-    from locator.data.store import alembic_config
+    from locator.store.store import alembic_config
 
     with store.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0003")

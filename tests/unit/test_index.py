@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from locator.data.demo import DEFAULT_DEMO_PATH
-from locator.data.store import demo_rows
 from locator.geo import hours
 from locator.geo.index import SiteIndex
 from locator.geo.regions import load_regions
+from locator.store.store import demo_rows
 
 GEOD = Geod(ellps="WGS84")
 TZ = hours.TZ

@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import delete, insert, select, text, update
 
-from locator.data.models import Base, Station
-from locator.data.store import Store
+from locator.store.models import Base, Station
+from locator.store.store import Store
 
 
 def a_station(sid="HB130102-0001", **kw):

@@ -247,7 +247,7 @@ def test_openapi_document_describes_every_route(client, demo_app):
 def test_a_write_reaches_the_api_within_the_check_interval(empty_app, monkeypatch):
     from sqlalchemy import update
 
-    from locator.data.models import Station
+    from locator.store.models import Station
 
     monkeypatch.setattr(state_module, "VERSION_CHECK_INTERVAL_S", 0.0)
     empty_app.config["LOAD_DEMO"] = True

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from locator.data.models import Station
+from locator.store.models import Station
 from locator.web import state as state_module
 
 TOTAL = 5790 + 200

@@ -96,7 +96,7 @@ def test_openapi_lists_the_parameters(client):
 def test_a_data_change_reaches_the_figures(empty_app, monkeypatch):
     from sqlalchemy import update
 
-    from locator.data.models import Station
+    from locator.store.models import Station
     from locator.web import state as state_module
 
     monkeypatch.setattr(state_module, "VERSION_CHECK_INTERVAL_S", 0.0)

@@ -10,8 +10,9 @@ import h3
 import pytest
 from sqlalchemy import inspect, select, text
 
-from locator.data import accounts, demand
-from locator.data.models import SearchCount
+from locator.data import demand
+from locator.store import accounts
+from locator.store.models import SearchCount
 from locator.web import api, staff
 from tests.conftest import form_token
 
@@ -124,7 +125,7 @@ def test_closed_sites_do_not_count_as_near(app, monkeypatch):
     from sqlalchemy import update
 
     import locator.web.state as state_module
-    from locator.data.models import Station
+    from locator.store.models import Station
 
     monkeypatch.setattr(state_module, "VERSION_CHECK_INTERVAL_S", 0.0)
     client = app.test_client()

@@ -9,8 +9,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from locator import create_app
-from locator.data.models import ProblemReport
 from locator.maps import ConfigError
+from locator.store.models import ProblemReport
 from locator.web import pages
 from tests.conftest import form_token
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from locator.data import accounts
-from locator.data.models import ProblemReport, User
+from locator.store import accounts
+from locator.store.models import ProblemReport, User
 from locator.web import pages, staff
 from tests.conftest import form_token
 

@@ -21,9 +21,9 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from locator import create_app
-from locator.data import accounts
-from locator.data.models import Station
 from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
+from locator.store import accounts
+from locator.store.models import Station
 from locator.web import staff
 from tests.conftest import form_token
 
@@ -459,7 +459,7 @@ def test_searches_demand_on_the_page_matches_the_api(app, boss):
     import h3
 
     from locator.data.demand import today
-    from locator.data.models import SearchCount
+    from locator.store.models import SearchCount
 
     day = today() - dt.timedelta(days=2)
     cells = {h3.latlng_to_cell(39.05 + i * 0.004, 116.0, 8) for i in range(4)}

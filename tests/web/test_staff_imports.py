@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from locator import create_app
-from locator.data import accounts
-from locator.data.models import ImportBatch
 from locator.data.uploads import UploadArea
+from locator.store import accounts
+from locator.store.models import ImportBatch
 from locator.web import staff
 from tests.conftest import form_token
 
@@ -34,8 +34,8 @@ CLEAN_CSV = ("名称,经度,纬度,地址,服务\n"
 @pytest.fixture(scope="module")
 def users_db(demo_db, tmp_path_factory):
     """A copy of the demo database with four staff accounts (hashing them once)."""
-    from locator.data.store import Store
     from locator.geo.regions import load_regions
+    from locator.store.store import Store
 
     path = tmp_path_factory.mktemp("imports-users") / "locator.sqlite3"
     shutil.copyfile(demo_db, path)
@@ -489,7 +489,7 @@ def test_an_upload_expires_after_a_day(app):
 
 
 def accounts_id(app, username):
-    from locator.data.models import User
+    from locator.store.models import User
 
     with app.extensions["locator"].store.read() as s:
         return s.scalar(select(User.id).where(User.username == username))

@@ -7,11 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from locator.data import accounts
 from locator.data.editing import PAGE_SIZE, STALE_AFTER_DAYS, search_text
 from locator.data.imports import apply_import, plan_import
-from locator.data.models import Station, StationHistory
 from locator.geo.hours import TZ
+from locator.store import accounts
+from locator.store.models import Station, StationHistory
 from locator.web import staff
 from locator.web import state as state_module
 from tests.conftest import form_token

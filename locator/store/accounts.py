@@ -3,7 +3,7 @@
 * ``admin`` — everything, every district;
 * ``district`` — one district's stations and reports only.
 
-Passwords are hashed with scrypt (locator/data/passwords.py). Failed logins are counted per
+Passwords are hashed with scrypt (locator/store/passwords.py). Failed logins are counted per
 account: after :data:`MAX_FAILURES` the account is locked for :data:`LOCK_MINUTES`.
 ``session_version`` is part of every session's identity, so bumping it (logout, disabling,
 a new password) revokes every session of that account on the server, in every worker.
@@ -17,10 +17,10 @@ import re
 
 from sqlalchemy import select
 
-from locator.data.models import ROLES, User
-from locator.data.passwords import check_password, hash_password
-from locator.data.store import Store
 from locator.errors import BadRequest, LocatorError
+from locator.store.models import ROLES, User
+from locator.store.passwords import check_password, hash_password
+from locator.store.store import Store
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

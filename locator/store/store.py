@@ -3,7 +3,7 @@
 SQLite is the embedded default (WAL, foreign keys on, a busy timeout); the same code runs
 on PostgreSQL through ``DATABASE_URL`` (``postgresql://user:password@host/db``, driven by
 psycopg 3), so that many app servers can share one database. Every transaction that writes
-a :class:`~locator.data.models.Versioned` row bumps ``meta.data_version`` once, inside the
+a :class:`~locator.store.models.Versioned` row bumps ``meta.data_version`` once, inside the
 same transaction, so a reader that sees the new rows also sees the new version and a
 cheap ``SELECT`` tells every worker when to rebuild its in-memory index.
 
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select, updat
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from locator.data.models import Meta, Station, Versioned
+from locator.store.models import Meta, Station, Versioned
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _BUMPED = "locator_version_bumped"

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from locator.data.models import Base
+from locator.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -148,7 +148,7 @@ ROLES = ("admin", "district")
 
 
 class User(Base):
-    """A staff account (see locator/data/accounts.py)."""
+    """A staff account (see locator/store/accounts.py)."""
 
     __tablename__ = "users"
 

@@ -1,0 +1,1 @@
+"""The SQLAlchemy models, the store (SQLite or PostgreSQL), migrations and staff accounts."""
