@@ -100,7 +100,7 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
     from locator import create_app
     from locator.geo import datum
     from locator.geo.index import MAX_K
-    from locator.store.models import KINDS, SERVICES
+    from locator.vocabulary import KINDS, SERVICES
     from locator.web import api, openapi
     from locator.web import params as p
     from locator.web.state import get_state

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from locator import create_app  # noqa: E402
 from locator.data import demand  # noqa: E402
-from locator.data.demo import DISTRICTS  # noqa: E402
+from locator.geo.census import DISTRICTS  # noqa: E402
 
 
 def points(n: int, seed: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from locator.store.models import SERVICES
+from locator.vocabulary import SERVICES
 
 __all__ = [
     "COLUMNS",

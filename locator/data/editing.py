@@ -54,8 +54,9 @@ from locator.data.validate import _Bad, clean_text, parse_services, validate_tab
 from locator.errors import BadRequest, Conflict, LocatorError, NotFound
 from locator.geo.datum import DATUMS, from_wgs84
 from locator.geo.hours import TZ
-from locator.store.models import KINDS, STATUSES, Station, StationHistory, User
+from locator.store.models import Station, StationHistory, User
 from locator.store.store import Store
+from locator.vocabulary import KINDS, STATUSES
 
 __all__ = [
     "ACTIONS",
@@ -471,7 +472,7 @@ def list_stations(store: Store, user: User, *, q: str = "", district: str | None
     district : str, optional
         A district code; ignored for district staff, who always get their own.
     kind, status : str, optional
-        One of :data:`~locator.store.models.KINDS` / :data:`~locator.store.models.STATUSES`.
+        One of :data:`~locator.vocabulary.KINDS` / :data:`~locator.vocabulary.STATUSES`.
     stale : bool
         Only sites never verified, or last verified more than :data:`STALE_AFTER_DAYS`
         days before ``on``.

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from locator.data.reports import NOTE_MAX, clean_text
 from locator.errors import BadRequest, NotFound
-from locator.store.models import REPORT_STATUSES, ProblemReport, Station, User
+from locator.store.models import ProblemReport, Station, User
 from locator.store.store import Store
+from locator.vocabulary import REPORT_STATUSES
 
 
 def queue(store: Store, user: User, status: str | None = None) -> list[dict]:

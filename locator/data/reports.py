@@ -6,8 +6,9 @@ import datetime as dt
 import unicodedata
 
 from locator.errors import BadRequest, NotFound
-from locator.store.models import REPORT_CATEGORIES, ProblemReport, Station
+from locator.store.models import ProblemReport, Station
 from locator.store.store import Store
+from locator.vocabulary import REPORT_CATEGORIES
 
 NOTE_MAX = 500
 

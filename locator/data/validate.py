@@ -60,7 +60,7 @@ from locator.data.columns import (
 from locator.data.readers import Table
 from locator.geo import hours as hours_mod
 from locator.geo.datum import to_wgs84
-from locator.store.models import SERVICES
+from locator.vocabulary import SERVICES
 
 __all__ = [
     "CODES",

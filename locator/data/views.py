@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from locator.store.models import KINDS, Meta, Station
+from locator.store.models import Meta, Station
 from locator.store.store import Store
+from locator.vocabulary import KINDS
 
 # The record fields the public API shows, in order (``updated_by`` names staff: not public).
 PUBLIC_FIELDS = (

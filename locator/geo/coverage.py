@@ -31,7 +31,7 @@ Service areas (area figures)
 
 Demand (people figures) — a coarse proxy
     The 7th-census resident population of each union district
-    (:data:`locator.data.demo.DISTRICTS`) is spread over the district's H3 cells:
+    (:data:`locator.geo.census.DISTRICTS`) is spread over the district's H3 cells:
     ``URBAN_SHARE`` (60.07 %, Hebei's urban share in 2020) in Gaussian kernels around the
     city centre (sigma 5 km, taking the shares of the urban districts near it) and around
     a stand-in point of each other county (sigma 3 km; an equal share per county), the
@@ -84,6 +84,7 @@ import shapely
 from pyproj import Proj, Transformer
 
 from locator.errors import BadRequest
+from locator.geo.census import DISTRICTS
 from locator.geo.index import GEOD, METRIC_CRS, S_MAX, SAFE_BOUNDS, geodesic_m
 
 __all__ = [
@@ -166,11 +167,9 @@ def census_population() -> dict[str, int]:
     Returns
     -------
     dict of str to int
-        The 14 district codes of :data:`locator.data.demo.DISTRICTS` mapped to persons;
+        The 14 district codes of :data:`locator.geo.census.DISTRICTS` mapped to persons;
         sums to the province total 74,610,235.
     """
-    from locator.data.demo import DISTRICTS
-
     return {d.code: d.population for d in DISTRICTS}
 
 
@@ -786,10 +785,8 @@ def _urban_centres(regions, code: str, own_counties: np.ndarray):
     stand-in for its seat — its polygon's representative point, as the demo generator
     uses (the geography has no seat locations) — except urban districts (names ending in
     区) within ``CORE_RADIUS_M`` of the city centre, whose shares go to the centre
-    (:data:`locator.data.demo.DISTRICTS`, ±1 km, research/data.md §4.2).
+    (:data:`locator.geo.census.DISTRICTS`, ±1 km, research/data.md §4.2).
     """
-    from locator.data.demo import DISTRICTS
-
     centre = {d.code: (d.centre_lon, d.centre_lat) for d in DISTRICTS}.get(code)
     if centre is None or len(own_counties) == 0:
         return None

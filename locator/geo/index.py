@@ -33,7 +33,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from locator.geo import hours
-from locator.store.models import KINDS, SERVICES
+from locator.vocabulary import KINDS, SERVICES
 
 __all__ = ["METRIC_CRS", "NearestResult", "SiteIndex", "geodesic_m"]
 

@@ -18,9 +18,10 @@ import re
 from sqlalchemy import select
 
 from locator.errors import BadRequest, LocatorError
-from locator.store.models import ROLES, User
+from locator.store.models import User
 from locator.store.passwords import check_password, hash_password
 from locator.store.store import Store
+from locator.vocabulary import ROLES
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

@@ -23,14 +23,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-KINDS = ("station", "mother_room")
-STATUSES = ("active", "temporarily_closed", "removed")
-SERVICES = (
-    "drinking_water", "hot_water", "heating", "air_conditioning", "rest_area", "toilet",
-    "phone_charging", "ebike_charging", "microwave", "first_aid_kit", "aed", "wifi",
-    "repair_tools", "reading", "nursing_room", "fridge", "changing_table", "lockable_door",
-)
-
 
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
@@ -53,18 +45,6 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-# Chinese labels (DESIGN.md §5) and an icon per service, in vocabulary order.
-SERVICE_LABELS = {
-    "drinking_water": ("饮水", "💧"), "hot_water": ("热水", "♨️"), "heating": ("供暖", "🔥"),
-    "air_conditioning": ("空调", "❄️"), "rest_area": ("休息", "🪑"), "toilet": ("卫生间", "🚻"),
-    "phone_charging": ("手机充电", "🔌"), "ebike_charging": ("电动车充电", "🛵"),
-    "microwave": ("微波炉", "🍲"), "first_aid_kit": ("急救药箱", "🩹"), "aed": ("AED", "❤️"),
-    "wifi": ("无线网络", "📶"), "repair_tools": ("维修工具", "🔧"), "reading": ("阅读", "📖"),
-    "nursing_room": ("哺乳间", "🤱"), "fridge": ("冰箱", "🧊"), "changing_table": ("尿布台", "🚼"),
-    "lockable_door": ("可锁门", "🔒"),
-}
-assert tuple(SERVICE_LABELS) == SERVICES
 
 
 class Base(DeclarativeBase):
@@ -119,10 +99,6 @@ class Station(Versioned, Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
-REPORT_CATEGORIES = ("closed_when_open", "wrong_place", "missing_service", "other")
-REPORT_STATUSES = ("new", "in_progress", "resolved")
-
-
 class ProblemReport(Base):
     """A "信息有误？" report from the public station page, queued for the district's staff.
 
@@ -142,9 +118,6 @@ class ProblemReport(Base):
     resolution_note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
-ROLES = ("admin", "district")
 
 
 class User(Base):

@@ -12,7 +12,7 @@ from locator.errors import NotFound
 from locator.geo import datum, hours
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.index import MAX_K
-from locator.store.models import KINDS, SERVICES
+from locator.vocabulary import KINDS, SERVICES
 from locator.web import openapi
 from locator.web import params as p
 from locator.web.state import get_state

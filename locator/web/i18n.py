@@ -13,7 +13,7 @@ def dynamic_messages() -> tuple[str, ...]:
     """Strings that reach ``gettext`` through a variable, so extraction cannot see them:
     service labels, navigation-app names and the error pages' messages. A test keeps each
     of them in the English catalogue."""
-    from locator.store.models import SERVICE_LABELS
+    from locator.vocabulary import SERVICE_LABELS
     from locator.web.errors import HTTP_MESSAGES
 
     return (tuple(label for label, _icon in SERVICE_LABELS.values())
@@ -28,13 +28,13 @@ def select_locale() -> str:
 
 def service_label(code: str) -> str:
     """The service's label in the current language."""
-    from locator.store.models import SERVICE_LABELS
+    from locator.vocabulary import SERVICE_LABELS
 
     return gettext(SERVICE_LABELS[code][0])
 
 
 def service_icon(code: str) -> str:
-    from locator.store.models import SERVICE_LABELS
+    from locator.vocabulary import SERVICE_LABELS
 
     return SERVICE_LABELS[code][1]
 

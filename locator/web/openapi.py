@@ -9,7 +9,7 @@ from locator.data.demand import DEMAND_SOURCES
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.datum import DATUMS
 from locator.geo.index import MAX_K
-from locator.store.models import KINDS, SERVICES, STATUSES
+from locator.vocabulary import KINDS, SERVICES, STATUSES
 
 
 def dumps(obj) -> str:

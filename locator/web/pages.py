@@ -22,7 +22,7 @@ from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
 from locator.maps import build_shell
-from locator.store.models import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
+from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from locator.data import editing
 from locator.escape import script_json
 from locator.geo.datum import from_wgs84
-from locator.store.models import KINDS, SERVICES, STATUSES
+from locator.vocabulary import KINDS, SERVICES, STATUSES
 from locator.web.i18n import select_locale
 from locator.web.state import get_state
 

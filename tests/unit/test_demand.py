@@ -232,7 +232,7 @@ def test_search_window_is_full_days_before_today():
 
 
 def test_census_proxy_keeps_each_district_total_and_is_not_flat():
-    from locator.data.demo import DISTRICTS
+    from locator.geo.census import DISTRICTS
     from locator.geo.regions import load_regions
 
     grid = coverage.demand_grid(load_regions())

@@ -16,8 +16,9 @@ from locator.data.imports import apply_import, plan_import, station_record, undo
 from locator.errors import BadRequest, Conflict, NotFound
 from locator.geo.datum import to_wgs84
 from locator.geo.regions import load_regions
-from locator.store.models import SERVICES, IdCounter, Station, StationHistory, User
+from locator.store.models import IdCounter, Station, StationHistory, User
 from locator.store.store import Store
+from locator.vocabulary import SERVICES
 
 REGIONS = load_regions()
 ADMIN = User(username="admin1", role="admin", district_code=None)
