@@ -100,8 +100,9 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
     from locator import create_app
     from locator.geo import datum
     from locator.geo.index import MAX_K
+    from locator.sites import api
     from locator.vocabulary import KINDS, SERVICES
-    from locator.web import api, openapi
+    from locator.web import openapi
     from locator.web import params as p
     from locator.web.state import get_state
 
@@ -320,7 +321,7 @@ def _what_if(app, envs, gzip_envs, wsgi, repeats: int) -> list[tuple[str, float,
 
     from flask.sessions import SecureCookieSessionInterface
 
-    from locator.data.views import SitesSnapshot
+    from locator.sites.snapshot import SitesSnapshot
     from locator.web.state import get_state
 
     class NoSession(SecureCookieSessionInterface):
@@ -399,8 +400,8 @@ def _category(filename: str, func: str) -> str:
         return "locator.geo.index (engine, Python part)"
     if "/locator/geo/hours.py" in f:
         return "locator.geo.hours"
-    if "/locator/web/api.py" in f:
-        return "locator.web.api (view body, f-strings)"
+    if "/locator/sites/api.py" in f:
+        return "locator.sites.api (view body, f-strings)"
     if "/locator/" in f:
         return "locator (other)"
     for pkg in ("werkzeug", "flask", "shapely", "pyproj", "numpy", "json", "heapq"):
@@ -423,9 +424,9 @@ NAMED = [  # (label, file suffix, function): cumulative time per request under c
     ("    URL matching", "flask/ctx.py", "match_request"),
     ("    session open (SecureCookieSessionInterface)", "flask/sessions.py", "open_session"),
     ("  before_request: flask_wtf CSRFProtect", "flask_wtf/csrf.py", "csrf_protect"),
-    ("  the view locator.web.api.nearest", "locator/web/api.py", "nearest"),
+    ("  the view locator.sites.api.nearest", "locator/sites/api.py", "nearest"),
     ("    engine SiteIndex.nearest", "locator/geo/index.py", "nearest"),
-    ("    SitesSnapshot.synthetic", "locator/data/views.py", "synthetic"),
+    ("    SitesSnapshot.synthetic", "locator/sites/snapshot.py", "synthetic"),
     ("    params.reject_unknown", "locator/web/params.py", "reject_unknown"),
     ("    params.number", "locator/web/params.py", "number"),
     ("    werkzeug MultiDict.get (raises+catches KeyError when absent)",
@@ -473,13 +474,13 @@ def _report_profile(prof: cProfile.Profile, calls: int) -> None:
 # --- live: py-spy on gunicorn under wrk ------------------------------------------------
 
 LIVE_MARKERS = [  # (label, substring of a collapsed frame "func (file:line)")
-    ("view: locator.web.api.nearest", "nearest (locator/web/api.py"),
+    ("view: locator.sites.api.nearest", "nearest (locator/sites/api.py"),
     ("  engine: SiteIndex.nearest", "nearest (locator/geo/index.py"),
     ("  validation: locator.web.params", "(locator/web/params.py"),
     ("  snapshot()", "snapshot (locator/web/state.py"),
     ("  datum.to_wgs84", "to_wgs84 (locator/geo/datum.py"),
     ("  openapi.dumps (query JSON)", "dumps (locator/web/openapi.py"),
-    ("  _json (Response)", "_json (locator/web/api.py"),
+    ("  _json (Response)", "_json (locator/sites/api.py"),
     ("Flask app (wsgi_app, incl. the view)", "wsgi_app (flask/app.py"),
     ("  request.args parse (werkzeug)", "args (werkzeug/"),
     ("  full_dispatch_request", "full_dispatch_request (flask/app.py"),

@@ -48,7 +48,7 @@ PAGES = {"handwritten": "/bench/handwritten", "folium_markers": "/bench/folium_m
          "ours_preload": "/bench/ours_preload"}
 GZIP_LEVEL = 6  # what flask-compress and a default nginx use
 
-# Same view as locator.maps.build_shell: Hebei's bounds, zoom 5-18.
+# Same view as locator.sites.maps.build_shell: Hebei's bounds, zoom 5-18.
 HEBEI_BOUNDS_LONLAT = ((113.45, 36.05), (119.85, 42.62))
 
 HANDWRITTEN = r"""<!doctype html>

@@ -55,7 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from locator import cli
-    from locator.web import api, assets, errors, i18n, pages, staff, state
+    from locator.sites import api, pages
+    from locator.web import assets, errors, i18n, staff, state
 
     app.session_interface = state.ApiAwareSessionInterface()
     # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be

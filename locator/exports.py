@@ -534,7 +534,7 @@ def write_coverage_csv(layers: CoverageLayers, path: Path) -> None:
 
 
 def _station_columns(sites: pd.DataFrame) -> pd.DataFrame:
-    from locator.data.views import PUBLIC_FIELDS
+    from locator.sites.snapshot import PUBLIC_FIELDS
 
     columns = [c for c in PUBLIC_FIELDS if c in sites.columns]
     out = sites[columns].copy() if not isinstance(sites, gpd.GeoDataFrame) else sites[
@@ -551,7 +551,7 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
     Parameters
     ----------
     sites : pandas.DataFrame
-        Station records (the public fields of :data:`locator.data.views.PUBLIC_FIELDS`;
+        Station records (the public fields of :data:`locator.sites.snapshot.PUBLIC_FIELDS`;
         ``lon``/``lat`` WGS-84 degrees).
     path : str or pathlib.Path
         Output file (replaced atomically).
@@ -586,7 +586,7 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
         with _atomic(path) as tmp:
             wb.save(tmp)
     elif fmt == "geojson":
-        from locator.data.views import PUBLIC_FIELDS
+        from locator.sites.snapshot import PUBLIC_FIELDS
 
         features = []
         for row in sites.to_dict("records"):

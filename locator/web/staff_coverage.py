@@ -24,7 +24,7 @@ from locator.errors import BadRequest
 from locator.escape import script_json
 from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
-from locator.web import pages
+from locator.sites import pages
 from locator.web import params as p
 from locator.web.state import get_state
 

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 
 from locator.data import demand
 from locator.errors import LocatorError
-from locator.web.api import SEARCHES
+from locator.sites.api import SEARCHES
 from locator.web.state import get_state
 
 bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")

@@ -35,8 +35,8 @@ from locator.data.template import template_xlsx
 from locator.data.uploads import UploadArea
 from locator.errors import Conflict, LocatorError
 from locator.escape import script_json
+from locator.sites.pages import _map_shell
 from locator.web.i18n import select_locale
-from locator.web.pages import _map_shell
 from locator.web.state import get_state
 
 bp = Blueprint("staff_imports", __name__, url_prefix="/staff/imports")

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 from flask.sessions import SecureCookieSessionInterface
 
-from locator.data.views import SitesSnapshot, load_snapshot
-from locator.maps import Basemap, basemap
+from locator.sites.maps import Basemap, basemap
+from locator.sites.snapshot import SitesSnapshot, load_snapshot
 from locator.store.store import Store
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class State:
         """Districts and counties for the offline search box: ``[name, initials, parent,
         lon, lat, level]`` with a point inside each (WGS-84). Built once per process."""
         if self._places is None:
-            from locator.data.views import initials
+            from locator.sites.snapshot import initials
 
             r = self.regions()
             rows = []

@@ -87,7 +87,8 @@ def test_a_cli_import_and_its_undo_reach_the_api_and_ids_are_never_reused(
 def test_text_with_nul_is_refused_cleanly_never_a_server_error(demo_app):
     """PostgreSQL cannot hold NUL in text (SQLite can): a sign-in or a report carrying one
     is a bad request, never a 500, and changes nothing."""
-    from locator.web import pages, staff
+    from locator.sites import pages
+    from locator.web import staff
 
     client = demo_app.test_client()
     version = client.get("/healthz").json["data_version"]

@@ -8,7 +8,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "locator"
 CORE = sorted((PACKAGE / "geo").rglob("*.py")) + sorted((PACKAGE / "data").rglob("*.py"))
 CORE += sorted((PACKAGE / "store").rglob("*.py"))
-CORE += [PACKAGE / "errors.py", PACKAGE / "settings.py", PACKAGE / "maps.py"]
+CORE += [PACKAGE / "errors.py", PACKAGE / "settings.py", PACKAGE / "sites" / "maps.py"]
+CORE += [PACKAGE / "sites" / "snapshot.py", PACKAGE / "vocabulary.py"]
 
 
 def imported_modules(path: Path) -> set[str]:

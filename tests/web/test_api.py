@@ -8,7 +8,7 @@ import pytest
 from pyproj import Geod
 
 from locator.geo import datum
-from locator.web import api
+from locator.sites import api
 from locator.web import state as state_module
 
 GEOD = Geod(ellps="WGS84")

@@ -70,7 +70,7 @@ def test_search_payload_aligns_with_the_map_payload(client):
     assert len(search["sites"]) == len(sites["sites"])
     by_id = {f["id"]: f["properties"] for f in client.get(
         "/api/v1/stations?limit=1000").json["features"]}
-    from locator.data.views import initials
+    from locator.sites.snapshot import initials
 
     for row, (address, name_initials) in zip(sites["sites"], search["sites"], strict=True):
         assert name_initials == initials(row[4])

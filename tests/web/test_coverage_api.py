@@ -3,7 +3,7 @@
 import pytest
 
 from locator.geo.coverage import DEMAND_NOTE, RADII_M
-from locator.web import api
+from locator.sites import api
 from tests.web.test_api import strict_json
 
 FIGURES = ("stations", "population", "stations_per_10k", "area_km2", "covered_km2",

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from locator.data import demand
+from locator.sites import api
 from locator.store import accounts
 from locator.store.models import SearchCount
-from locator.web import api, staff
+from locator.web import staff
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"

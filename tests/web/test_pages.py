@@ -9,9 +9,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from locator import create_app
-from locator.maps import ConfigError
+from locator.sites import pages
+from locator.sites.maps import ConfigError
 from locator.store.models import ProblemReport
-from locator.web import pages
 from tests.conftest import form_token
 
 ROOT = Path(__file__).resolve().parents[2]

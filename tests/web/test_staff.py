@@ -7,9 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from locator.sites import pages
 from locator.store import accounts
 from locator.store.models import ProblemReport, User
-from locator.web import pages, staff
+from locator.web import staff
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"

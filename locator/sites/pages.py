@@ -21,7 +21,7 @@ from locator.data.reports import NOTE_MAX, file_report
 from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
-from locator.maps import build_shell
+from locator.sites.maps import build_shell
 from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
