@@ -21,25 +21,13 @@ from locator.data.reports import NOTE_MAX, file_report
 from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
-from locator.sites.maps import build_shell
 from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
+from locator.web.shell import map_shell
 from locator.web.state import get_state
 
 bp = Blueprint("pages", __name__)
 report_limiter = RateLimiter(limit=5, window_s=600)
-
-
-def _map_shell():
-    """Render the folium shell once per worker; it depends only on settings."""
-    state = get_state()
-    if state.map_shell is None:
-        state.map_shell = build_shell(
-            base=state.basemap,
-            leaflet_js=url_for("vendor", package="leaflet", filename="leaflet.js"),
-            leaflet_css=url_for("vendor", package="leaflet", filename="leaflet.css"),
-        )
-    return state.map_shell
 
 
 def _no_cache(html: str) -> Response:
@@ -51,7 +39,7 @@ def _no_cache(html: str) -> Response:
 def _client_config(snap) -> dict:
     """Everything app.js needs, including every string it shows, in the current language."""
     return {
-        "map": _map_shell().name,
+        "map": map_shell().name,
         "sites": url_for("pages.sites_json", v=snap.version),
         "search": url_for("pages.search_json", v=snap.version),
         "nearest": url_for("api.nearest"),
@@ -93,7 +81,7 @@ def index():
     """The courier's page: map, filters, search and the nearest list."""
     snap = get_state().snapshot()
     return _no_cache(render_template(
-        "index.html", shell=_map_shell(), counts=snap.counts(), synthetic=snap.synthetic,
+        "index.html", shell=map_shell(), counts=snap.counts(), synthetic=snap.synthetic,
         config=_client_config(snap), services=SERVICES))
 
 

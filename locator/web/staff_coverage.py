@@ -24,8 +24,8 @@ from locator.errors import BadRequest
 from locator.escape import script_json
 from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
 from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
-from locator.sites import pages
 from locator.web import params as p
+from locator.web.shell import map_shell
 from locator.web.state import get_state
 
 bp = Blueprint("staff_coverage", __name__, url_prefix="/staff/coverage")
@@ -123,7 +123,7 @@ def index():
     district, radius_m, demand = _query()
     state = get_state()
     engine = _engine(demand)
-    shell = pages._map_shell()
+    shell = map_shell()
     return render_template(
         "staff/coverage.html", view=coverage_view(engine, radius_m, district), shell=shell,
         districts=state.regions().district_names(), radii=RADII_M,

@@ -35,8 +35,8 @@ from locator.data.template import template_xlsx
 from locator.data.uploads import UploadArea
 from locator.errors import Conflict, LocatorError
 from locator.escape import script_json
-from locator.sites.pages import _map_shell
 from locator.web.i18n import select_locale
+from locator.web.shell import map_shell
 from locator.web.state import get_state
 
 bp = Blueprint("staff_imports", __name__, url_prefix="/staff/imports")
@@ -142,7 +142,7 @@ def check(token: str):
     plan = plan_upload(get_state().store, upload, **_plan_args())
     shown = preview(plan, lang=select_locale(), display_datum=get_state().basemap.datum)
     return render_template("staff/import_check.html", upload=upload, plan=plan, pv=shown,
-                           shell=_map_shell(), map_json=script_json(shown["map"]))
+                           shell=map_shell(), map_json=script_json(shown["map"]))
 
 
 @bp.get("/check/<token>/problems.xlsx")
