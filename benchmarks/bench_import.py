@@ -40,8 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from locator.data.imports import apply_import, plan_import, undo_import  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
+from locator.imports.plan import apply_import, plan_import, undo_import  # noqa: E402
 from locator.store.store import Store, load_demo  # noqa: E402
 
 TARGET_S = 5.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 # First of all: allowlist GDAL's drivers before anything can import pyogrio (F6-F8 in
 # ../shared/research/reliability.md). Importing ``locator.<anything>`` runs this file first;
 # gdal_guard imports nothing but the standard library.
-from locator.data import gdal_guard
+from locator.imports import gdal_guard
 
 gdal_guard.install()
 

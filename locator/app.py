@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from locator import settings
-from locator.data import gdal_guard
+from locator.imports import gdal_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
     # parsed without defusedxml.
     gdal_guard.check()
-    from locator.data.readers import assert_defusedxml
+    from locator.imports.readers import assert_defusedxml
 
     assert_defusedxml()
     state.init_app(app)

@@ -243,16 +243,16 @@ def import_file(file: Path, datum: str, dry_run: bool, as_json: bool, lang: str,
     import getpass
     import json
 
-    from locator.data.imports import apply_import, plan_import
-    from locator.data.readers import Limits
     from locator.errors import LocatorError
+    from locator.imports.plan import apply_import, plan_import
+    from locator.imports.readers import Limits
 
     state = get_state()
     plan = plan_import(state.store, file.read_bytes(), datum=datum, regions=state.regions(),
                        limits=Limits.from_settings(current_app.config),
                        source_name=file.name, tmp_root=current_app.instance_path)
     if report_xlsx is not None:
-        from locator.data.report import problems_xlsx
+        from locator.imports.problem_sheet import problems_xlsx
 
         report_xlsx.write_bytes(problems_xlsx(plan, lang=lang))
     batch_id = None
@@ -307,8 +307,8 @@ def import_undo(batch_id: int, user: str | None, lang: str):
     """Undo import BATCH_ID: restore its sites as they were before it."""
     import getpass
 
-    from locator.data.imports import undo_import
     from locator.errors import LocatorError
+    from locator.imports.plan import undo_import
 
     try:
         result = undo_import(get_state().store, batch_id,
@@ -331,7 +331,7 @@ def import_batches(limit: int):
     """List the latest import batches (JSON lines)."""
     import json
 
-    from locator.data.imports import list_batches
+    from locator.imports.plan import list_batches
 
     for batch in list_batches(get_state().store, limit=limit):
         click.echo(json.dumps(batch, ensure_ascii=False))
@@ -342,7 +342,7 @@ def import_batches(limit: int):
               help="Where to write the XLSX template.")
 def import_template(output: Path):
     """Write the XLSX template (Chinese headers, an example row, dropdowns)."""
-    from locator.data.template import template_xlsx
+    from locator.imports.template import template_xlsx
 
     output.write_bytes(template_xlsx())
     click.echo(f"wrote {output}")

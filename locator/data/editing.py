@@ -4,7 +4,7 @@ No Flask here: a view parses the request, calls one function of this module and 
 what it returns. ``user`` is always a :class:`~locator.store.models.User`.
 
 * **Same rules as the import.** The form is validated by the import's own
-  :func:`~locator.data.validate.validate_table`, on a one-row table built from the form:
+  :func:`~locator.imports.validate.validate_table`, on a one-row table built from the form:
   the same normalisation (NFC, whitespace, control and invisible characters, lengths,
   service labels, opening hours, coordinates incl. DMS and full-width digits, datum
   conversion to WGS-84 with the typed values kept in ``source_*``, point -> district and
@@ -40,8 +40,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, func, or_, select
 
-from locator.data.columns import COLUMNS
-from locator.data.imports import (
+from locator.errors import BadRequest, Conflict, LocatorError, NotFound
+from locator.geo.datum import DATUMS, from_wgs84
+from locator.geo.hours import TZ
+from locator.imports.columns import COLUMNS
+from locator.imports.plan import (
     _DEFAULTS,
     _POSITION,
     _same,
@@ -49,11 +52,8 @@ from locator.data.imports import (
     station_record,
     write_history,
 )
-from locator.data.readers import Table
-from locator.data.validate import _Bad, clean_text, parse_services, validate_table
-from locator.errors import BadRequest, Conflict, LocatorError, NotFound
-from locator.geo.datum import DATUMS, from_wgs84
-from locator.geo.hours import TZ
+from locator.imports.readers import Table
+from locator.imports.validate import _Bad, clean_text, parse_services, validate_table
 from locator.store.models import Station, StationHistory, User
 from locator.store.store import Store
 from locator.vocabulary import KINDS, STATUSES
@@ -128,7 +128,7 @@ class FieldProblem:
     ``opening_hours``, ``host``, ``phone``, ``lon``, ``lat``, ``datum``), ``coordinates``
     for both coordinates together, ``reopen_date`` or ``reason`` for a status change, or
     ``form`` for the whole form. ``code`` is an import problem code where the rule is the
-    import's (:data:`locator.data.validate.CODES`).
+    import's (:data:`locator.imports.validate.CODES`).
     """
 
     field: str

@@ -11,10 +11,11 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 
 from locator.data import report_queue
 from locator.errors import LocatorError
+from locator.imports import web as staff_imports
 from locator.store import accounts
 from locator.store.models import User
 from locator.vocabulary import REPORT_STATUSES
-from locator.web import staff_coverage, staff_demand, staff_imports, staff_stations
+from locator.web import staff_coverage, staff_demand, staff_stations
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 

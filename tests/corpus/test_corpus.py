@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from locator.data.imports import plan_import
-from locator.data.readers import Limits
+from locator.imports.plan import plan_import
+from locator.imports.readers import Limits
 
 HERE = Path(__file__).resolve().parent
 NAMES = sorted(p.name for p in (HERE / "files").iterdir())
@@ -129,7 +129,7 @@ def test_temporary_files_are_removed(demo, tmp_path):
 def test_every_code_is_documented_and_every_corpus_code_is_known():
     import re
 
-    from locator.data.validate import CODES
+    from locator.imports.validate import CODES
 
     readme = (HERE.parents[1] / "README.md").read_text(encoding="utf-8")
     staff = readme[readme.index("## Staff: importing station lists"):]
@@ -137,7 +137,7 @@ def test_every_code_is_documented_and_every_corpus_code_is_known():
     assert set(CODES) <= documented
     used = {p[2] for name in NAMES for p in expected(name)["report"]["problems"]}
     assert used <= set(CODES)
-    source = "".join((HERE.parents[1] / "locator" / "data" / f).read_text(encoding="utf-8")
+    source = "".join((HERE.parents[1] / "locator" / "imports" / f).read_text(encoding="utf-8")
                      for f in ("validate.py", "readers.py"))
     emitted = set(re.findall(r'"([a-z]+_[a-z_]+)"', source)) & (
         set(re.findall(r'_refuse\("([a-z_]+)"', source))

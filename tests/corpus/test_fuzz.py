@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from locator.data.readers import read_upload
 from locator.errors import UploadRefused
+from locator.imports.readers import read_upload
 
 FILES = Path(__file__).resolve().parent / "files"
 # Formats parsed in Python (csv, json, zip directory, XLSX XML). The GDAL formats get

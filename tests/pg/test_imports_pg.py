@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from locator.data.imports import apply_import, plan_import
 from locator.errors import Conflict
+from locator.imports.plan import apply_import, plan_import
 from locator.store.models import IdCounter, ImportBatch, Station, StationHistory
 from locator.store.store import Store
 from tests.pg.test_store_pg import race
@@ -71,7 +71,7 @@ def test_two_imports_of_the_same_preview_at_once_exactly_one_applies(store):
 def test_the_longest_values_validation_allows_fit_postgresqls_columns(store):
     """PostgreSQL enforces VARCHAR(n) (SQLite does not): every field at the length
     validation allows is stored whole."""
-    from locator.data.validate import MAX_LENGTH
+    from locator.imports.validate import MAX_LENGTH
 
     header = ("名称", "经度", "纬度", "地址", "主办单位", "电话")
     name = "驿" * MAX_LENGTH["name"]

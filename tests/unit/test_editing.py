@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from locator.data import editing
 from locator.data.editing import Invalid, StaleEdit, StationInput
-from locator.data.imports import apply_import, plan_import, station_record, undo_import
 from locator.errors import BadRequest, Conflict, NotFound
 from locator.geo.datum import to_wgs84
 from locator.geo.regions import load_regions
+from locator.imports.plan import apply_import, plan_import, station_record, undo_import
 from locator.store.models import IdCounter, Station, StationHistory, User
 from locator.store.store import Store
 from locator.vocabulary import SERVICES

@@ -223,7 +223,7 @@ def test_station_kml_is_escaped_xml(out):
         description = mark.find("k:description", ns).text
         assert "<img" not in description and "<script" not in description
         assert "${" not in description
-    # (GDAL's KML driver is switched off in this process by locator.data.gdal_guard, so
+    # (GDAL's KML driver is switched off in this process by locator.imports.gdal_guard, so
     # the folders are counted from the XML itself)
     folders = {f.find("k:name", ns).text: f for f in root.findall(".//k:Folder", ns)}
     assert len(folders["工会驿站"].findall("k:Placemark", ns)) == 6

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from locator.data.imports import apply_import, plan_import, undo_import
-from locator.data.report import problems_xlsx
-from locator.data.template import template_xlsx
 from locator.errors import Conflict, NotFound
 from locator.geo.regions import load_regions
+from locator.imports.plan import apply_import, plan_import, undo_import
+from locator.imports.problem_sheet import problems_xlsx
+from locator.imports.template import template_xlsx
 from locator.store.models import ImportBatch, Station, StationHistory
 from locator.store.store import Store
 

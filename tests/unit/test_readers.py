@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 
-from locator.data import gdal_guard
-from locator.data.readers import Limits, check_zip, detect_format, read_upload
 from locator.errors import UploadRefused
+from locator.imports import gdal_guard
+from locator.imports.readers import Limits, check_zip, detect_format, read_upload
 
 
 def refused(data: bytes, **kw) -> UploadRefused:
@@ -229,7 +229,7 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
     and it runs in a child process."""
     import subprocess
 
-    from locator.data import readers
+    from locator.imports import readers
 
     seen = []
     real = subprocess.run
@@ -243,7 +243,7 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
     data = (Path(__file__).parents[1] / "corpus" / "files" / "good.gpkg").read_bytes()
     table = read_upload(data, tmp_root=tmp_path)
     assert len(table.rows) == 2
-    assert len(seen) == 1 and seen[0][1:3] == ["-m", "locator.data.gdal_child"]
+    assert len(seen) == 1 and seen[0][1:3] == ["-m", "locator.imports.gdal_child"]
     path = Path(seen[0][3])
     assert path.name == "upload.gpkg" and path.parent.parent == tmp_path
     assert path.parent.name.startswith("locator-import-")
@@ -253,7 +253,7 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
 def test_a_crashing_gdal_child_is_an_unreadable_file(tmp_path, monkeypatch):
     import subprocess
 
-    from locator.data import readers
+    from locator.imports import readers
 
     def crash(command, *a, **kw):
         return subprocess.CompletedProcess(command, -11, b"", b"")  # SIGSEGV

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from locator.data.readers import Table
-from locator.data.validate import (
+from locator.geo.regions import load_regions
+from locator.imports.readers import Table
+from locator.imports.validate import (
     CoordinateError,
     clean_text,
     name_key,
@@ -16,7 +17,6 @@ from locator.data.validate import (
     parse_services,
     validate_table,
 )
-from locator.geo.regions import load_regions
 
 FULL_WIDTH = str.maketrans("0123456789.-+", "０１２３４５６７８９．－＋")
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from locator import create_app
-from locator.data.uploads import UploadArea
+from locator.imports.uploads import UploadArea
 from locator.store import accounts
 from locator.store.models import ImportBatch
 from locator.web import staff

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from locator.data.editing import PAGE_SIZE, STALE_AFTER_DAYS, search_text
-from locator.data.imports import apply_import, plan_import
 from locator.geo.hours import TZ
+from locator.imports.plan import apply_import, plan_import
 from locator.store import accounts
 from locator.store.models import Station, StationHistory
 from locator.web import staff

@@ -1,14 +1,14 @@
 """Parse one GeoPackage or Shapefile with GDAL in a child process; print it as JSON.
 
-    python -m locator.data.gdal_child PATH MAX_ROWS [ENCODING]
+    python -m locator.imports.gdal_child PATH MAX_ROWS [ENCODING]
 
-Run only by :func:`locator.data.readers.read_upload`, with a server-generated ``PATH``.
+Run only by :func:`locator.imports.readers.read_upload`, with a server-generated ``PATH``.
 GDAL is a large C library reading hostile bytes: a crash, a runaway allocation or an
 endless loop here ends this process, never the web worker (reliability.md §2C-16). The
 process caps itself before importing anything heavy: address space, CPU seconds and the
 size of files it may write; the parent adds a wall-clock timeout. GDAL's drivers are
 allowlisted as in every process (``import locator`` runs
-:func:`locator.data.gdal_guard.install` first) and checked before the file is opened.
+:func:`locator.imports.gdal_guard.install` first) and checked before the file is opened.
 
 Output (stdout, JSON): ``{"columns": [...], "rows": [[cell, ...], ...], "points": [...]}``
 where a point is ``[lon, lat]`` (degrees; projected layers are transformed to EPSG:4326),
@@ -54,7 +54,7 @@ def _cell(value):
 
 
 def read(path: str, max_rows: int, encoding: str | None) -> dict:
-    from locator.data import gdal_guard
+    from locator.imports import gdal_guard
 
     gdal_guard.check()
     import numpy as np

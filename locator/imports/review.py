@@ -2,7 +2,7 @@
 
 The web views call three functions:
 
-* :func:`plan_upload` plans a held upload (:mod:`locator.data.uploads`) again from its
+* :func:`plan_upload` plans a held upload (:mod:`locator.imports.uploads`) again from its
   bytes -- the preview is never cached, so it always shows what publishing would do now;
 * :func:`preview` turns the plan into what the preview page shows: the summary, the
   problems with how to fix them, the new and changed rows, and the new and moved points;
@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 from pyproj import Geod
 
-from locator.data.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
-from locator.data.imports import ImportHasProblems, ImportPlan, apply_import, plan_import
-from locator.data.readers import Limits
-from locator.data.uploads import Upload
 from locator.errors import Conflict
 from locator.geo.datum import from_wgs84
+from locator.imports.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
+from locator.imports.plan import ImportHasProblems, ImportPlan, apply_import, plan_import
+from locator.imports.readers import Limits
+from locator.imports.uploads import Upload
 from locator.store.store import Store
 
 __all__ = ["FIX_HINTS", "StalePreview", "plan_upload", "preview", "publish_upload"]
@@ -78,7 +78,7 @@ class StalePreview(Conflict):
 def plan_upload(store: Store, upload: Upload, *, regions, limits: Limits | None = None,
                 tmp_root=None, district_code: str | None = None) -> ImportPlan:
     """Plan a held upload from its bytes, with its declared datum (see
-    :func:`~locator.data.imports.plan_import`; ``district_code`` restricts it to one
+    :func:`~locator.imports.plan.plan_import`; ``district_code`` restricts it to one
     district)."""
     return plan_import(store, upload.data, datum=upload.datum, regions=regions, limits=limits,
                        source_name=upload.source_name, tmp_root=tmp_root,

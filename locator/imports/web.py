@@ -1,8 +1,8 @@
 """Staff pages for importing station lists: upload → check → publish → undo.
 
-Thin views over :mod:`locator.data.uploads` (the holding area),
-:mod:`locator.data.import_review` (preview and publish) and
-:mod:`locator.data.imports` (batches and undo). District accounts import, see and undo
+Thin views over :mod:`locator.imports.uploads` (the holding area),
+:mod:`locator.imports.review` (preview and publish) and
+:mod:`locator.imports.plan` (batches and undo). District accounts import, see and undo
 only their own district's sites and batches; admins all.
 """
 
@@ -26,15 +26,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from locator.data.columns import COLUMNS
-from locator.data.import_review import plan_upload, preview, publish_upload
-from locator.data.imports import batch_detail, list_batches, undo_import
-from locator.data.readers import Limits
-from locator.data.report import problems_xlsx
-from locator.data.template import template_xlsx
-from locator.data.uploads import UploadArea
 from locator.errors import Conflict, LocatorError
 from locator.escape import script_json
+from locator.imports.columns import COLUMNS
+from locator.imports.plan import batch_detail, list_batches, undo_import
+from locator.imports.problem_sheet import problems_xlsx
+from locator.imports.readers import Limits
+from locator.imports.review import plan_upload, preview, publish_upload
+from locator.imports.template import template_xlsx
+from locator.imports.uploads import UploadArea
 from locator.web.i18n import select_locale
 from locator.web.shell import map_shell
 from locator.web.state import get_state

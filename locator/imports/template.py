@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from locator.data.columns import HEADERS, KIND_NAMES, SERVICE_LABELS, STATUS_NAMES
-from locator.data.validate import DUPLICATE_RULE, TEMPLATE_EXAMPLE_NAME
+from locator.imports.columns import HEADERS, KIND_NAMES, SERVICE_LABELS, STATUS_NAMES
+from locator.imports.validate import DUPLICATE_RULE, TEMPLATE_EXAMPLE_NAME
 
 __all__ = ["DATUM_HINT", "EXAMPLE_ROW", "template_xlsx"]
 

@@ -9,7 +9,7 @@ any module can import pyogrio, and :func:`check` asserts the result at startup a
 every read: exactly :data:`ALLOWED_DRIVERS` must remain, or nothing is read (fail closed).
 
 :data:`SKIPPED_DRIVERS` was computed once from the installed GDAL (``pyogrio.list_drivers()``
-with ``GDAL_SKIP`` unset; run ``python -m locator.data.gdal_guard`` to print the current
+with ``GDAL_SKIP`` unset; run ``python -m locator.imports.gdal_guard`` to print the current
 list) and reviewed. When a newer GDAL brings a driver that is not on it, :func:`check`
 raises and names it: add it here after review.
 
@@ -83,7 +83,7 @@ def check() -> None:
         raise GdalGuardError(
             "GDAL offers drivers outside the allowlist: " + ", ".join(sorted(extra))
             + " (pyogrio was imported before locator, or a newer GDAL added drivers: "
-            "review them and add them to locator.data.gdal_guard.SKIPPED_DRIVERS)"
+            "review them and add them to locator.imports.gdal_guard.SKIPPED_DRIVERS)"
         )
     _checked = True
 

@@ -8,8 +8,8 @@ the user's name::
     batch_id = apply_import(store, plan, user="zhang")
     undo_import(store, batch_id, user="zhang")
 
-* A **plan** reads the file (:mod:`locator.data.readers`), validates every row
-  (:mod:`locator.data.validate`) and sorts the clean rows into new (no 编号), changed and
+* A **plan** reads the file (:mod:`locator.imports.readers`), validates every row
+  (:mod:`locator.imports.validate`) and sorts the clean rows into new (no 编号), changed and
   unchanged (编号 of an existing site), against one consistent read of the store; it
   remembers the store's ``data_version``.
 * **Apply** writes exactly the plan in one transaction, refused with
@@ -38,10 +38,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import delete, func, insert, or_, select
 
-from locator.data.readers import Limits, Table, read_upload
-from locator.data.validate import FILE_CODES, Problem, Validation, validate_table
 from locator.errors import BadDatum, Conflict, LocatorError, NotFound, UploadRefused
 from locator.geo.datum import DATUMS
+from locator.imports.readers import Limits, Table, read_upload
+from locator.imports.validate import FILE_CODES, Problem, Validation, validate_table
 from locator.store.models import IdCounter, ImportBatch, Meta, Station, StationHistory
 from locator.store.store import Store
 

@@ -16,8 +16,8 @@ Hostile input (../shared/research/reliability.md §2A-§2D):
   spoofed sheet dimensions are ignored; only cached values are read, never formulas;
 * GeoJSON is parsed here, with :mod:`json`, not by GDAL;
 * GeoPackage and Shapefile bytes are written to a server-generated temporary folder and
-  opened by pyogrio with GDAL restricted to four drivers (:mod:`locator.data.gdal_guard`),
-  in a child process with capped memory, CPU and time (:mod:`locator.data.gdal_child`);
+  opened by pyogrio with GDAL restricted to four drivers (:mod:`locator.imports.gdal_guard`),
+  in a child process with capped memory, CPU and time (:mod:`locator.imports.gdal_child`);
   a GeoPackage is first checked through a read-only, immutable SQLite connection with
   ``trusted_schema=OFF`` (``quick_check``, ``application_id``, no views, no triggers but
   GeoPackage's own);
@@ -47,9 +47,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from locator import settings
-from locator.data import gdal_guard
-from locator.data.columns import field_of_header
 from locator.errors import UploadRefused
+from locator.imports import gdal_guard
+from locator.imports.columns import field_of_header
 
 __all__ = ["FORMATS", "Limits", "Table", "assert_defusedxml", "check_zip", "detect_format",
            "read_upload"]
@@ -743,10 +743,10 @@ GDAL_TIMEOUT_S = 120
 
 
 def _read_gdal(path: Path, fmt: str, limits: Limits, encoding: str | None = None) -> Table:
-    """Read a GeoPackage or Shapefile through :mod:`locator.data.gdal_child`, a separate
+    """Read a GeoPackage or Shapefile through :mod:`locator.imports.gdal_child`, a separate
     process: a GDAL crash or runaway ends the child, never this worker."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "locator.data.gdal_child", str(path),
+    command = [sys.executable, "-m", "locator.imports.gdal_child", str(path),
                str(limits.max_rows), encoding or ""]
     unreadable = _unreadable("无法读取这个文件（文件已损坏或格式不对）。",
                              "This file cannot be read (damaged, or not what it seems).")

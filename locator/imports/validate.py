@@ -1,4 +1,4 @@
-"""Validate an import :class:`~locator.data.readers.Table`: every problem at once.
+"""Validate an import :class:`~locator.imports.readers.Table`: every problem at once.
 
 Each problem is a :class:`Problem` with the codes of DESIGN.md §5 and a message in Chinese
 and English that says what is wrong and how to fix it. Rows are counted as the user sees
@@ -50,16 +50,16 @@ import pandas as pd
 import shapely
 from pyproj import Geod, Transformer
 
-from locator.data.columns import (
+from locator.geo import hours as hours_mod
+from locator.geo.datum import to_wgs84
+from locator.imports.columns import (
     COLUMNS,
     KIND_LABELS,
     SERVICE_LABELS,
     STATUS_LABELS,
     field_of_header,
 )
-from locator.data.readers import Table
-from locator.geo import hours as hours_mod
-from locator.geo.datum import to_wgs84
+from locator.imports.readers import Table
 from locator.vocabulary import SERVICES
 
 __all__ = [
@@ -513,7 +513,7 @@ def validate_table(table: Table, *, datum: str, regions, existing: pd.DataFrame 
     Parameters
     ----------
     table : Table
-        From :func:`locator.data.readers.read_upload`.
+        From :func:`locator.imports.readers.read_upload`.
     datum : str
         The datum the file's coordinates are in: ``wgs84``, ``gcj02`` or ``bd09``.
     regions : locator.geo.regions.Regions
