@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from locator.data import editing  # noqa: E402
+from locator.editing import stations as editing  # noqa: E402
 from locator.imports.plan import _read_state  # noqa: E402
 from locator.store.models import Station, User  # noqa: E402
 

@@ -17,10 +17,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from locator.data.reports import NOTE_MAX, file_report
 from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
+from locator.reports.filing import NOTE_MAX, file_report
 from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
 from locator.web.shell import map_shell

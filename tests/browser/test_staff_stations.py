@@ -5,7 +5,7 @@ import math
 import pytest
 from sqlalchemy import select
 
-from locator.data import editing
+from locator.editing import stations as editing
 from locator.store import accounts
 from locator.store.models import Station
 from tests.browser.conftest import browser_app, serving, watched_page

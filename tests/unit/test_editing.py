@@ -1,4 +1,4 @@
-"""Editing sites one at a time (locator/data/editing.py) against a real SQLite store:
+"""Editing sites one at a time (locator/editing/stations.py) against a real SQLite store:
 the import's validation rules, optimistic concurrency, history, ids, districts."""
 
 import csv
@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from locator.data import editing
-from locator.data.editing import Invalid, StaleEdit, StationInput
+from locator.editing import stations as editing
+from locator.editing.stations import Invalid, StaleEdit, StationInput
 from locator.errors import BadRequest, Conflict, NotFound
 from locator.geo.datum import to_wgs84
 from locator.geo.regions import load_regions

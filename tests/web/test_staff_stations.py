@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from locator.data.editing import PAGE_SIZE, STALE_AFTER_DAYS, search_text
+from locator.editing.stations import PAGE_SIZE, STALE_AFTER_DAYS, search_text
 from locator.geo.hours import TZ
 from locator.imports.plan import apply_import, plan_import
 from locator.store import accounts

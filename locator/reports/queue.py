@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from locator.data.reports import NOTE_MAX, clean_text
 from locator.errors import BadRequest, NotFound
+from locator.reports.filing import NOTE_MAX, clean_text
 from locator.store.models import ProblemReport, Station, User
 from locator.store.store import Store
 from locator.vocabulary import REPORT_STATUSES

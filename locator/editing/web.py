@@ -1,6 +1,6 @@
 """Staff 站点管理: the station list, the edit form with its map, status, stamp, history.
 
-Thin views over :mod:`locator.data.editing`, which holds every rule (validation as the
+Thin views over :mod:`locator.editing.stations`, which holds every rule (validation as the
 import does it, districts, concurrency, history).
 """
 
@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from locator.data import editing
+from locator.editing import stations as editing
 from locator.escape import script_json
 from locator.geo.datum import from_wgs84
 from locator.vocabulary import KINDS, SERVICES, STATUSES

@@ -1,0 +1,1 @@
+"""Editing one station at a time: the core (``stations``) and the staff pages (``web``)."""
