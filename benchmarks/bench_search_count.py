@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from locator import create_app  # noqa: E402
-from locator.data import demand  # noqa: E402
+from locator.coverage import demand  # noqa: E402
 from locator.geo.census import DISTRICTS  # noqa: E402
 
 

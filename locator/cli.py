@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from locator.data.demand import DEMAND_SOURCES
+from locator.coverage.demand import DEMAND_SOURCES
 from locator.errors import LocatorError
 from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web.state import get_state
@@ -165,7 +165,7 @@ def export_coverage_command(district: str | None, radius_m: int, fmt: str, outpu
                             population: Path | None, demand: str | None):
     """Coverage of the province or a district: map, report or figures."""
     from locator import exports
-    from locator.data.demand import coverage_engine
+    from locator.coverage.demand import coverage_engine
 
     state = get_state()
     engine = state.coverage()
@@ -369,7 +369,7 @@ def demand_import(file: Path, as_json: bool, lang: str, user: str | None, dry_ru
     import getpass
     import json
 
-    from locator.data import demand
+    from locator.coverage import demand
 
     state = get_state()
     if file.stat().st_size > demand.MAX_GRID_BYTES:
@@ -408,7 +408,7 @@ def demand_import(file: Path, as_json: bool, lang: str, user: str | None, dry_ru
 @with_appcontext
 def demand_status(days: int):
     """Which demand is in use, the uploads, and searches per district (last DAYS days)."""
-    from locator.data import demand
+    from locator.coverage import demand
 
     state = get_state()
     counter = current_app.extensions.get("locator_searches")
@@ -436,7 +436,7 @@ def demand_withdraw(user: str | None):
     """Stop using the uploaded grid (back to the census proxy)."""
     import getpass
 
-    from locator.data import demand
+    from locator.coverage import demand
 
     try:
         n = demand.withdraw_grid(get_state().store, user=user or f"cli:{getpass.getuser()}")

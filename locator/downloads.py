@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from locator.coverage_page import demand_key
+from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
+from locator.coverage.page import demand_key
 from locator.exports import (
     COVERAGE_FORMATS,
     STATION_FORMATS,
@@ -36,7 +37,6 @@ from locator.exports import (
     export_coverage,
     export_stations,
 )
-from locator.geo.coverage import DEFAULT_RADIUS_M, CoverageEngine
 
 __all__ = ["MIMETYPES", "Download", "DownloadCache", "download_name"]
 
@@ -233,7 +233,7 @@ def _version_of(stamp: str) -> int:
 
 
 def _area_name(regions, district: str | None) -> str:
-    from locator.geo.coverage import PROVINCE_NAME
+    from locator.coverage.engine import PROVINCE_NAME
 
     if district is None:
         return PROVINCE_NAME

@@ -40,15 +40,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from locator.errors import LocatorError
-from locator.escape import csv_cell, html_text, script_json, xml_text
-from locator.geo.coverage import (
+from locator.coverage.engine import (
     DEFAULT_RADIUS_M,
     FIGURE_COLUMNS,
     GAP_COLUMNS,
     SUGGESTION_COLUMNS,
     CoverageEngine,
 )
+from locator.errors import LocatorError
+from locator.escape import csv_cell, html_text, script_json, xml_text
 from locator.geo.hours import TZ
 from locator.geo.index import METRIC_CRS
 
@@ -1096,9 +1096,9 @@ def with_population_csv(engine: CoverageEngine, path: str | Path,
                         ) -> tuple[CoverageEngine, float]:
     """An engine over the same sites whose demand is a population grid read from a CSV
     (columns ``h3`` or ``lon``/``lat``, and ``weight``; see
-    :func:`locator.geo.coverage.with_population_table`). Returns it and the weight that
+    :func:`locator.coverage.engine.with_population_table`). Returns it and the weight that
     fell outside the grid."""
-    from locator.geo.coverage import with_population_table
+    from locator.coverage.engine import with_population_table
 
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")

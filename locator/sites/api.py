@@ -7,10 +7,10 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from locator.data.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
+from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
+from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.errors import NotFound
 from locator.geo import datum, hours
-from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.index import MAX_K
 from locator.vocabulary import KINDS, SERVICES
 from locator.web import openapi
@@ -18,7 +18,7 @@ from locator.web import params as p
 from locator.web.state import get_state
 
 bp = Blueprint("api", __name__)
-#: Where the per-worker search counter lives (set up by locator.web.staff_demand).
+#: Where the per-worker search counter lives (set up by locator.coverage.demand_web).
 SEARCHES = "locator_searches"
 
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
@@ -92,7 +92,7 @@ def nearest():
             f'"numberReturned":{len(res.positions)},"data_version":{snap.version},'
             f'"synthetic":{_bool(snap.synthetic)},"features":[{features}]}}')
     response = _json(body, cache="no-store", mimetype=GEOJSON)
-    searches = current_app.extensions.get(SEARCHES)  # counts only: see locator/data/demand
+    searches = current_app.extensions.get(SEARCHES)  # counts only: see locator/coverage/demand
     if searches is not None:
         active = res.distance_m if not include_closed else res.distance_m[
             snap.sites["status"].to_numpy()[res.positions] == "active"]

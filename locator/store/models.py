@@ -200,7 +200,7 @@ class SearchCount(Base):
     The key is the H3 resolution-8 cell (about 0.5 km², as an H3 hex string) of the
     search point, the Asia/Shanghai day and whether the nearest active result was farther
     than 1 km. Nothing else about a search is stored: no coordinates, no IP address, no
-    account, no user agent (see locator/data/demand.py). Not :class:`Versioned`: writing
+    account, no user agent (see locator/coverage/demand.py). Not :class:`Versioned`: writing
     counts never bumps ``data_version``.
     """
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from locator.data.demand import DEMAND_SOURCES
-from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
+from locator.coverage.demand import DEMAND_SOURCES
+from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.geo.datum import DATUMS
 from locator.geo.index import MAX_K
 from locator.vocabulary import KINDS, SERVICES, STATUSES

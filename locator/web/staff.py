@@ -9,6 +9,8 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
+from locator.coverage import demand_web as staff_demand
+from locator.coverage import web as staff_coverage
 from locator.editing import web as staff_stations
 from locator.errors import LocatorError
 from locator.imports import web as staff_imports
@@ -16,7 +18,6 @@ from locator.reports import queue as report_queue
 from locator.store import accounts
 from locator.store.models import User
 from locator.vocabulary import REPORT_STATUSES
-from locator.web import staff_coverage, staff_demand
 from locator.web.ratelimit import RateLimiter
 from locator.web.state import get_state
 

@@ -16,7 +16,7 @@ from locator.sites.snapshot import SitesSnapshot, load_snapshot
 from locator.store.store import Store
 
 if TYPE_CHECKING:
-    from locator.geo.coverage import CoverageEngine
+    from locator.coverage.engine import CoverageEngine
 
 # How often a worker asks the store whether the data changed (seconds).
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -59,7 +59,7 @@ class State:
         pays about a second for the province (plus about 3 s once per process for the
         demand grid when no cache file exists yet); later ones are instant.
         """
-        from locator.geo.coverage import CoverageEngine
+        from locator.coverage.engine import CoverageEngine
 
         snap = self.snapshot()
         with self._coverage_lock:

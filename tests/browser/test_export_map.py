@@ -3,7 +3,7 @@
 import pytest
 
 from locator import exports
-from locator.geo import coverage
+from locator.coverage import engine as coverage
 from tests.unit.test_coverage import POPULATION, square  # noqa: F401 (fixture)
 from tests.unit.test_exports import NOW, XSS, hostile_sites
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
+from locator.coverage import engine as coverage
 from locator.errors import BadRequest
-from locator.geo import coverage
 from locator.geo.regions import Regions
 
 GEOD = Geod(ellps="WGS84")

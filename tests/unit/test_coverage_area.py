@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pyproj import Proj
 
-from locator.geo import coverage
+from locator.coverage import engine as coverage
 from tests.unit.test_coverage import HALF_M, POPULATION, lonlat, square  # noqa: F401
 
 

@@ -12,8 +12,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from locator import coverage_page, downloads
-from locator.geo import coverage, datum
+from locator import downloads
+from locator.coverage import engine as coverage
+from locator.coverage import page as coverage_page
+from locator.geo import datum
 from tests.unit.test_coverage import POPULATION, square  # noqa: F401 (fixture)
 from tests.unit.test_exports import XSS, hostile_sites
 
@@ -205,9 +207,9 @@ def test_the_page_core_never_imports_flask():
 
     from tests.unit.test_architecture import imported_modules
 
-    root = Path(coverage_page.__file__).parent
-    for name in ("coverage_page.py", "downloads.py"):
-        bad = {m for m in imported_modules(root / name)
+    for module in (coverage_page, downloads):
+        name = Path(module.__file__).name
+        bad = {m for m in imported_modules(Path(module.__file__))
                if m.split(".")[0] in {"flask", "werkzeug", "flask_login"}
                or m.startswith("locator.web")}
         assert not bad, (name, bad)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, select
 
-from locator.data import demand
+from locator.coverage import demand
+from locator.coverage import engine as coverage
 from locator.errors import BadRequest, Conflict
-from locator.geo import coverage
 from locator.store.models import DemandCell, SearchCount
 from tests.unit.test_coverage import POPULATION, lonlat, sites, square  # noqa: F401
 

@@ -21,8 +21,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from locator import exports
+from locator.coverage import engine as coverage
 from locator.escape import csv_cell, html_text, script_json
-from locator.geo import coverage
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -367,7 +367,7 @@ def test_searches_demand_speaks_of_searches_in_every_file(engine, store, out):
     """With the counted searches as demand, labels say 查询 / 次, never 人口 / 人."""
     import h3
 
-    from locator.data import demand
+    from locator.coverage import demand
 
     day = dt.date(2026, 11, 20)
     cells = {h3.latlng_to_cell(*lonlat(dx, dy)[::-1], 8): n

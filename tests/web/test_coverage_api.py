@@ -2,7 +2,7 @@
 
 import pytest
 
-from locator.geo.coverage import DEMAND_NOTE, RADII_M
+from locator.coverage.engine import DEMAND_NOTE, RADII_M
 from locator.sites import api
 from tests.web.test_api import strict_json
 

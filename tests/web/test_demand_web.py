@@ -10,7 +10,7 @@ import h3
 import pytest
 from sqlalchemy import inspect, select, text
 
-from locator.data import demand
+from locator.coverage import demand
 from locator.sites import api
 from locator.store import accounts
 from locator.store.models import SearchCount

@@ -458,7 +458,7 @@ def test_searches_demand_on_the_page_matches_the_api(app, boss):
 
     import h3
 
-    from locator.data.demand import today
+    from locator.coverage.demand import today
     from locator.store.models import SearchCount
 
     day = today() - dt.timedelta(days=2)

@@ -1,6 +1,6 @@
 """What the managers' coverage page shows: its tables and its map layers, compactly.
 
-No Flask here: :mod:`locator.web.staff_coverage` parses the request, calls
+No Flask here: :mod:`locator.coverage.web` parses the request, calls
 :func:`coverage_view` (the figures, for the HTML), :meth:`MapPayloads.get` (the map's
 layers as one JSON document) or :func:`suggestion_rows` (the suggested sites, fetched
 last because they are the slowest to compute) and renders.
@@ -30,9 +30,9 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import shapely
 
+from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine, DemandGrid
 from locator.escape import script_json
 from locator.geo import datum as datums
-from locator.geo.coverage import DEFAULT_RADIUS_M, CoverageEngine, DemandGrid
 from locator.geo.index import METRIC_CRS
 
 __all__ = [

@@ -1,5 +1,5 @@
 """The managers' coverage page (/staff/coverage): figures, map and downloads. Views are
-thin: the figures come from :mod:`locator.coverage_page`, the files from
+thin: the figures come from :mod:`locator.coverage.page`, the files from
 :mod:`locator.downloads`."""
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ from flask import Blueprint, Flask, Response, render_template, request, send_fil
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from locator.coverage_page import (
-    DISTANCE_CLASSES_M,
-    MapPayloads,
-    coverage_view,
-    suggestion_rows,
-)
-from locator.data.demand import DEMAND_SOURCES, coverage_engine, current_upload
+from locator.coverage.demand import DEMAND_SOURCES, coverage_engine, current_upload
+from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
+from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
 from locator.downloads import DownloadCache, download_name
 from locator.errors import BadRequest
 from locator.escape import script_json
 from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
-from locator.geo.coverage import DEFAULT_RADIUS_M, RADII_M
 from locator.web import params as p
 from locator.web.shell import map_shell
 from locator.web.state import get_state
@@ -146,7 +141,7 @@ def _downloads(district: str | None, radius_m: int,
 
 
 def _area_name(district: str | None) -> str:
-    from locator.geo.coverage import PROVINCE_NAME
+    from locator.coverage.engine import PROVINCE_NAME
 
     return PROVINCE_NAME if district is None else get_state().regions().district_names()[
         district]

@@ -672,7 +672,7 @@ class DemandGrid:
         What the population is (shown with every figure derived from it).
     source : str
         The demand source: ``population`` (the census proxy), ``uploaded`` (a population
-        grid), ``searches`` (counted searches) — see :mod:`locator.data.demand`.
+        grid), ``searches`` (counted searches) — see :mod:`locator.coverage.demand`.
     coarse_proxy : bool
         True for the census proxy.
     extra : mapping

@@ -415,7 +415,7 @@ def plan_grid(data: bytes, grid, *, source_name: str = "",
     ----------
     data : bytes
         The file, as uploaded (never a path from the client).
-    grid : locator.geo.coverage.DemandGrid
+    grid : locator.coverage.engine.DemandGrid
         The H3 grid over Hebei the persons are put on (resolution 8).
     source_name : str
         The file's name, for the record only.
@@ -425,7 +425,7 @@ def plan_grid(data: bytes, grid, *, source_name: str = "",
     GridPlan
         With every problem found (all at once) and, when there is none, the cells.
     """
-    from locator.geo.coverage import with_population_table
+    from locator.coverage.engine import with_population_table
 
     digest = hashlib.sha256(data).hexdigest()
 
@@ -610,7 +610,7 @@ def coverage_engine(engine, store, demand: str | None = None, *, days: int = SEA
 
     Parameters
     ----------
-    engine : locator.geo.coverage.CoverageEngine
+    engine : locator.coverage.engine.CoverageEngine
         The engine of the current data version (census proxy demand).
     store : locator.store.store.Store
     demand : {"population", "uploaded", "searches"}, optional
@@ -656,7 +656,7 @@ def coverage_engine(engine, store, demand: str | None = None, *, days: int = SEA
             return cached[key]
     grid = (_uploaded_grid(engine.grid, store, upload) if demand == "uploaded"
             else _searches_grid(engine.grid, store, first, last, min_shown))
-    from locator.geo.coverage import CoverageEngine
+    from locator.coverage.engine import CoverageEngine
 
     other = CoverageEngine(engine.sites, engine.regions, version=engine.version, demand=grid,
                            areas_from=engine)

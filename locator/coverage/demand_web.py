@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from locator.data import demand
+from locator.coverage import demand
 from locator.errors import LocatorError
 from locator.sites.api import SEARCHES
 from locator.web.state import get_state

@@ -1,0 +1,1 @@
+"""Coverage: service areas, census and search demand, site suggestions, the staff pages."""
