@@ -11,7 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from locator.coverage.demand import DEMAND_SOURCES
 from locator.errors import LocatorError
-from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web.state import get_state
 
 
@@ -164,8 +164,8 @@ def _progress(length: int, label: str):
 def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path,
                             population: Path | None, demand: str | None):
     """Coverage of the province or a district: map, report or figures."""
-    from locator import exports
     from locator.coverage.demand import coverage_engine
+    from locator.exports import writers as exports
 
     state = get_state()
     engine = state.coverage()
@@ -199,7 +199,7 @@ def export_coverage_command(district: str | None, radius_m: int, fmt: str, outpu
 @with_appcontext
 def export_stations_command(fmt: str, output: Path):
     """Every site that is not removed, as CSV, XLSX, GeoJSON, GeoPackage or KML."""
-    from locator import exports
+    from locator.exports import writers as exports
 
     sites = get_state().snapshot().sites
     with _progress(2, f"导出 {fmt}") as bar:

@@ -1,6 +1,6 @@
 """The managers' coverage page (/staff/coverage): figures, map and downloads. Views are
 thin: the figures come from :mod:`locator.coverage.page`, the files from
-:mod:`locator.downloads`."""
+:mod:`locator.exports.downloads`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from flask_login import current_user, login_required
 from locator.coverage.demand import DEMAND_SOURCES, coverage_engine, current_upload
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
-from locator.downloads import DownloadCache, download_name
 from locator.errors import BadRequest
 from locator.escape import script_json
-from locator.exports import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.downloads import DownloadCache, download_name
+from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web import params as p
 from locator.web.shell import map_shell
 from locator.web.state import get_state

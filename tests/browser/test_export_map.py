@@ -2,8 +2,8 @@
 
 import pytest
 
-from locator import exports
 from locator.coverage import engine as coverage
+from locator.exports import writers as exports
 from tests.unit.test_coverage import POPULATION, square  # noqa: F401 (fixture)
 from tests.unit.test_exports import NOW, XSS, hostile_sites
 

@@ -12,9 +12,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from locator import downloads
 from locator.coverage import engine as coverage
 from locator.coverage import page as coverage_page
+from locator.exports import downloads
 from locator.geo import datum
 from tests.unit.test_coverage import POPULATION, square  # noqa: F401 (fixture)
 from tests.unit.test_exports import XSS, hostile_sites

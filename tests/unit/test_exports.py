@@ -20,9 +20,9 @@ from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
 
-from locator import exports
 from locator.coverage import engine as coverage
 from locator.escape import csv_cell, html_text, script_json
+from locator.exports import writers as exports
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
 TZ = dt.timezone(dt.timedelta(hours=8))

@@ -1,7 +1,7 @@
 """Managers' download files, made once per data version and kept in the instance folder.
 
 The coverage page offers every coverage export and the station list
-(:mod:`locator.exports`) as downloads. PDF and PNG take seconds to draw, so each file is
+(:mod:`locator.exports.writers`) as downloads. PDF and PNG take seconds to draw, so each file is
 written once per (kind, format, area, radius, data version, demand) and kept under a
 name the server makes from those validated values (never from a user's string):
 a second click is served from disk.
@@ -30,7 +30,7 @@ import pandas as pd
 
 from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
 from locator.coverage.page import demand_key
-from locator.exports import (
+from locator.exports.writers import (
     COVERAGE_FORMATS,
     STATION_FORMATS,
     ExportError,
@@ -114,12 +114,12 @@ class DownloadCache:
 
     def coverage(self, engine: CoverageEngine, fmt: str, *, radius_m: int = DEFAULT_RADIUS_M,
                  district: str | None = None) -> Download:
-        """A coverage export (:func:`locator.exports.export_coverage`) of the province or
+        """A coverage export (:func:`locator.exports.writers.export_coverage`) of the province or
         a district at ``radius_m``, written on first request.
 
         Raises
         ------
-        locator.exports.ExportError
+        locator.exports.writers.ExportError
             For an unknown format (status 400) or a failed export.
         locator.errors.BadRequest
             For an unknown district or a radius out of range.
@@ -140,7 +140,7 @@ class DownloadCache:
     def stations(self, sites: pd.DataFrame, version: int, fmt: str, *, regions,
                  district: str | None = None) -> Download:
         """The sites (all that are not removed, or one district's) as a station list
-        (:func:`locator.exports.export_stations`), written on first request per data
+        (:func:`locator.exports.writers.export_stations`), written on first request per data
         version.
 
         Parameters

@@ -60,7 +60,7 @@ __all__ = [
 
 COVERAGE_FORMATS = ("geojson", "gpkg", "xlsx", "csv", "html", "png", "pdf")
 STATION_FORMATS = ("csv", "xlsx", "geojson", "gpkg", "kml")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 Progress = Callable[[str], None]
 
 SYNTHETIC_NOTICE = (
