@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from locator.coverage import engine as coverage  # noqa: E402
-from locator.data.demo import DEFAULT_DEMO_PATH  # noqa: E402
+from locator.demo.generate import DEFAULT_DEMO_PATH  # noqa: E402
 from locator.geo.index import METRIC_CRS  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
 from locator.store.store import demo_rows  # noqa: E402

@@ -45,7 +45,7 @@ from sklearn.neighbors import BallTree as SkBallTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from locator.data.demo import DEFAULT_DEMO_PATH  # noqa: E402
+from locator.demo.generate import DEFAULT_DEMO_PATH  # noqa: E402
 from locator.geo.index import S_MAX, SiteIndex  # noqa: E402
 from locator.geo.regions import load_regions  # noqa: E402
 from locator.store.store import demo_rows  # noqa: E402

@@ -65,7 +65,7 @@ def demo_group():
 @with_appcontext
 def demo_generate(output: Path | None):
     """Regenerate the synthetic demo sites (fixed seed: same file every time)."""
-    from locator.data.demo import write_demo
+    from locator.demo.generate import write_demo
 
     output = output or get_state().geodata_dir / "demo_sites.geojson"
     summary = write_demo(output)

@@ -249,7 +249,7 @@ def test_census_proxy_keeps_each_district_total_and_is_not_flat():
 
 def test_suggestions_spread_over_districts_on_the_demo_data():
     """With the flat proxy all ten suggested sites fell in 定州; not any more."""
-    from locator.data.demo import DEFAULT_DEMO_PATH
+    from locator.demo.generate import DEFAULT_DEMO_PATH
     from locator.geo.regions import load_regions
     from locator.store.store import demo_rows
 

@@ -16,7 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from locator.data import demo
+from locator.demo import generate as demo
 from locator.geo.regions import load_regions
 
 PROVINCE_POPULATION = 74_610_235  # 7th census, research/data.md §4.1

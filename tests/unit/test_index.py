@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from locator.data.demo import DEFAULT_DEMO_PATH
+from locator.demo.generate import DEFAULT_DEMO_PATH
 from locator.geo import hours
 from locator.geo.index import SiteIndex
 from locator.geo.regions import load_regions

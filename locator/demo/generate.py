@@ -70,7 +70,7 @@ MOTHER_ROOM_TOTAL = 200
 #: "Today" for the demo data: ``verified_at`` falls in the year before it.
 REFERENCE_DATE = date(2026, 11, 1)
 METRIC_CRS = "EPSG:32650"
-GENERATOR = "locator.data.demo"
+GENERATOR = "locator.data.demo"  # the name recorded in geodata/demo_sites.geojson; kept
 UPDATED_BY = "demo-generator"
 NOTICE = (
     "示例数据：全部为程序生成的虚构站点，不是真实驿站。"

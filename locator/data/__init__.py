@@ -1,1 +1,0 @@
-"""The store, readers, validation, import/undo and the demo-data generator (no Flask)."""

@@ -1,0 +1,1 @@
+"""The synthetic demo dataset (示例数据): a deterministic generator."""
