@@ -69,6 +69,9 @@ __all__ = [
 
 #: The distance that decides the "beyond" flag of a counted search (metres, geodesic).
 SEARCH_RADIUS_M = 1000
+#: The key of the per-worker :class:`SearchCounter` in ``app.extensions`` (set up by
+#: locator.coverage.demand_web, written by the nearest-site API).
+SEARCHES = "locator_searches"
 #: H3 resolution of the counted cells (about 0.5 km² in Hebei).
 SEARCH_RESOLUTION = 8
 #: Searches are counted only inside this lon/lat box (Hebei with a margin; WGS-84).

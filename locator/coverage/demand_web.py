@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage import demand
+from locator.coverage.demand import SEARCHES
 from locator.errors import LocatorError
-from locator.sites.api import SEARCHES
 from locator.web.state import get_state
 
 bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")

@@ -7,7 +7,7 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
+from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, SEARCHES, coverage_engine
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.errors import NotFound
 from locator.geo import datum, hours
@@ -18,8 +18,6 @@ from locator.web import params as p
 from locator.web.state import get_state
 
 bp = Blueprint("api", __name__)
-#: Where the per-worker search counter lives (set up by locator.coverage.demand_web).
-SEARCHES = "locator_searches"
 
 NEAREST_PARAMS = ("lat", "lon", "k", "kind", "services", "open_now", "max_km", "datum",
                   "include_closed", "all_day", "nav")
