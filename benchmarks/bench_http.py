@@ -112,7 +112,7 @@ def main() -> int:
         env = {**os.environ, "LOCATOR_INSTANCE_PATH": str(tmp / "instance")}
         cwd, code = prepare_code(args.ref, tmp, env)
         print(f"code: {code['source']} ({code['serving']})", flush=True)
-        init = subprocess.run([sys.executable, "-c", "from locator.cli import main; main()",
+        init = subprocess.run([sys.executable, "-c", "from locator.app import main; main()",
                                "init"], env=env, cwd=cwd,
                               capture_output=True, text=True, timeout=300)
         if init.returncode != 0:

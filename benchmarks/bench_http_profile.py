@@ -501,7 +501,7 @@ def live(py_spy: str, seconds: int, connections: int, ref: str | None, nice: int
         env = {**os.environ, "LOCATOR_INSTANCE_PATH": str(tmp / "instance")}
         cwd, code = bh.prepare_code(ref, tmp, env)
         print(f"code: {code['source']}")
-        subprocess.run([sys.executable, "-c", "from locator.cli import main; main()", "init"],
+        subprocess.run([sys.executable, "-c", "from locator.app import main; main()", "init"],
                        env=env, cwd=cwd, check=True, capture_output=True)
         port = bh._free_port()
         base = f"http://127.0.0.1:{port}"

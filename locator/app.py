@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask.cli import FlaskGroup
 
 from locator import settings
 from locator.imports import gdal_guard
@@ -85,3 +86,8 @@ def _instance_secret(instance_path: str) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def main() -> None:
+    """The ``locator`` command: the Flask CLI group with this factory (commands: locator.cli)."""
+    FlaskGroup(create_app=create_app, help="驿站地图 — the Hebei union station locator.")()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from locator.coverage.demand import DEMAND_SOURCES
 from locator.errors import LocatorError
@@ -456,8 +456,3 @@ def init_app(app: Flask) -> None:
                     import_group, demand_group):
         app.cli.add_command(command)
 
-
-def main() -> None:
-    from locator.app import create_app
-
-    FlaskGroup(create_app=create_app, help="驿站地图 — the Hebei union station locator.")()
