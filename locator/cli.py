@@ -1,4 +1,4 @@
-"""The ``locator`` command: a Flask CLI group. Commands are thin, like the views."""
+"""The commands of ``locator`` (the group: :func:`locator.app.main`); thin, like the views."""
 
 from __future__ import annotations
 

@@ -1,1 +1,4 @@
-"""The pure geographic core: datums, regions, indexes, coverage. Never imports Flask."""
+"""The pure geographic core: datums, regions, the nearest index, hours, navigation, census.
+
+Never imports Flask, the store or any feature.
+"""

@@ -1,1 +1,1 @@
-"""The Flask face: state, pages, API, assets and error handling."""
+"""The cross-cutting Flask parts: state, errors, i18n, assets, params, rate limits, OpenAPI."""
