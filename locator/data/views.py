@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from locator.data.models import KINDS, Meta, Station
 from locator.data.store import Store
+from locator.escape import script_json
 
 # The record fields the public API shows, in order (``updated_by`` names staff: not public).
 PUBLIC_FIELDS = (
@@ -72,8 +72,8 @@ class SitesSnapshot:
         from locator.geo.navigation import navigation_links
 
         row = self.sites.iloc[pos]
-        return json.dumps(navigation_links(row["lon"], row["lat"], row["name"], row["address"]),
-                          ensure_ascii=False, separators=(",", ":"))
+        return script_json(navigation_links(row["lon"], row["lat"], row["name"],
+                                            row["address"]))
 
     @cached_property
     def position_of(self) -> dict[str, int]:
@@ -118,7 +118,7 @@ def _feature_head(row) -> str:
         "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
         "properties": props,
     }
-    text = json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = script_json(feature)
     assert text.endswith("}}")
     return text[:-2]
 
@@ -195,5 +195,4 @@ def compact_sites_json(snapshot: SitesSnapshot) -> bytes:
         "fields": list(COMPACT_FIELDS),
         "sites": rows,
     }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return script_json(payload).encode("utf-8")

@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from locator.data import accounts, demand
 from locator.data.models import SearchCount
-from locator.web import api, staff
+from locator.web import api
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"
@@ -42,9 +42,7 @@ def app(fresh_demo_app):
     codes = fresh_demo_app.extensions["locator"].district_codes()
     accounts.create_user(store, "boss", PASSWORD, "admin", None, codes)
     accounts.create_user(store, "sjz", PASSWORD, "district", "130100", codes)
-    staff.login_limiter.reset()
     yield fresh_demo_app
-    staff.login_limiter.reset()
 
 
 def login(client, username):
