@@ -56,10 +56,12 @@ def encode(value: str) -> str:
 _seen = threading.local()
 
 
-class _RecordingDict(dict):
-    def get(self, key, default=None):
+class _Records:
+    """Notes every name looked up, then looks it up as its base class does."""
+
+    def get(self, key, *args, **kwargs):
         _note(key)
-        return super().get(key, default)
+        return super().get(key, *args, **kwargs)
 
     def __getitem__(self, key):
         _note(key)
@@ -70,24 +72,16 @@ class _RecordingDict(dict):
         return super().__contains__(key)
 
 
-class RecordingMultiDict(ImmutableMultiDict):
+class _RecordingDict(_Records, dict):
+    pass
+
+
+class RecordingMultiDict(_Records, ImmutableMultiDict):
     """Request parameters that note every name the view looks up."""
 
-    def get(self, key, default=None, type=None):  # noqa: A002 (Werkzeug's signature)
+    def getlist(self, key, *args, **kwargs):
         _note(key)
-        return super().get(key, default, type)
-
-    def getlist(self, key, type=None):  # noqa: A002
-        _note(key)
-        return super().getlist(key, type)
-
-    def __getitem__(self, key):
-        _note(key)
-        return super().__getitem__(key)
-
-    def __contains__(self, key):
-        _note(key)
-        return super().__contains__(key)
+        return super().getlist(key, *args, **kwargs)
 
     def to_dict(self, flat=True):
         return _RecordingDict(super().to_dict(flat))
