@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` overrides settings (by name, without prefix)."""
+    from locator.web import state as state_module
+
     resolved = settings.load(overrides=test_config)
     instance_path = resolved["INSTANCE_PATH"] or None
     app = Flask(
@@ -35,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
     )
     app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
-    app.json.ensure_ascii = False
+    app.json = state_module.SafeJSONProvider(app)  # UTF-8, and no raw < > & in any JSON
 
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -59,6 +61,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.sites import api, pages
     from locator.web import assets, errors, i18n, staff, state
 
+    if resolved["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = resolved["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.session_interface = state.ApiAwareSessionInterface()
     # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
     # parsed without defusedxml.

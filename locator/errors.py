@@ -28,10 +28,12 @@ class LocatorError(Exception):
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
                  status: int | None = None, message_en: str | None = None):
+        # Messages are plain text, never markup: ``str()`` drops a ``Markup`` type, so
+        # whatever reaches a page is escaped there (HTML) or \u-escaped (JSON).
         if message is not None:
-            self.message = message
+            self.message = str(message)
         if message_en is not None:
-            self.message_en = message_en
+            self.message_en = str(message_en)
         if code is not None:
             self.code = code
         if status is not None:
@@ -46,6 +48,25 @@ class LocatorError(Exception):
         return self.message_en if lang == "en" and self.message_en else self.message
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value the user sent, as it may be quoted inside an error message.
+
+    Its ``repr`` (so blanks, control characters and lone surrogates are visible),
+    cut to ``limit`` characters. The result is plain text like every message: the web layer
+    escapes it when it sends it (HTML pages by Jinja's autoescape, JSON by
+    :func:`locator.escape.script_json`), so it is never trusted as markup.
+
+    Examples
+    --------
+    >>> shown("abc")
+    "'abc'"
+    >>> shown("x" * 100, limit=10)
+    "'xxxxxxx…"
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class BadRequest(LocatorError):
     status = 400
     code = "bad_parameter"
@@ -56,7 +77,7 @@ class BadDatum(BadRequest):
     code = "bad_datum"
 
     def __init__(self, datum: object):
-        super().__init__(f"不支持的坐标系 {datum!r}，可选 wgs84、gcj02、bd09。")
+        super().__init__(f"不支持的坐标系 {shown(datum)}，可选 wgs84、gcj02、bd09。")
 
 
 class NotFound(LocatorError):

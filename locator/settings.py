@@ -32,6 +32,15 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    n = int(str(value).strip()) if not isinstance(value, int) else value
+    if n < 0:
+        raise ValueError(f"must be 0 or a positive whole number: {value!r}")
+    return n
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"not a number: {value!r}")
@@ -65,6 +74,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Set to `1` when the app is served over https (production): staff session cookies "
         "then travel only over https. Cookies are always HttpOnly and SameSite=Lax.",
         _bool,
+    ),
+    Setting(
+        "TRUSTED_PROXIES", 0,
+        "How many reverse proxies stand in front of the app and append to "
+        "`X-Forwarded-For` / `X-Forwarded-Proto`. `0`: the connection's address is the "
+        "client's. Behind one nginx, `1`: the per-address sign-in throttle then sees each "
+        "client, not the proxy. Never more than there are, or clients can forge their address.",
+        _count,
     ),
     Setting(
         "INSTANCE_PATH", "",

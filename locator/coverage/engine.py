@@ -83,7 +83,7 @@ import pandas as pd
 import shapely
 from pyproj import Proj, Transformer
 
-from locator.errors import BadRequest
+from locator.errors import BadRequest, shown
 from locator.geo.census import DISTRICTS
 from locator.geo.index import GEOD, METRIC_CRS, S_MAX, SAFE_BOUNDS, geodesic_m
 
@@ -157,7 +157,7 @@ def check_radius(radius_m) -> int:
     if isinstance(radius_m, bool) or not isinstance(radius_m, int | np.integer) or not (
             MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M):
         raise BadRequest(f"服务半径应是 {MIN_RADIUS_M} 到 {MAX_RADIUS_M} 之间的整数米"
-                         f"（radius_m, got {radius_m!r}）。", code="bad_parameter")
+                         f"（radius_m, got {shown(radius_m)}）。", code="bad_parameter")
     return int(radius_m)
 
 
@@ -1015,7 +1015,7 @@ class CoverageFigures:
             return dict(self.province)
         rows = self.districts[self.districts["code"] == district]
         if rows.empty:
-            raise BadRequest(f"没有这个地区代码 {district!r}（unknown district）。",
+            raise BadRequest(f"没有这个地区代码 {shown(district)}（unknown district）。",
                              code="bad_parameter")
         return rows.iloc[0].to_dict()
 
@@ -1238,7 +1238,7 @@ class CoverageEngine:
     def check_district(self, district: str | None) -> str | None:
         """``district`` if it is a known union district code (or None); else BadRequest."""
         if district is not None and district not in self.district_codes():
-            raise BadRequest(f"没有这个地区代码 {district!r}（unknown district）。",
+            raise BadRequest(f"没有这个地区代码 {shown(district)}（unknown district）。",
                              code="bad_parameter")
         return district
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
 from locator.coverage.page import demand_key
+from locator.errors import shown
 from locator.exports.writers import (
     COVERAGE_FORMATS,
     STATION_FORMATS,
@@ -125,7 +126,7 @@ class DownloadCache:
             For an unknown district or a radius out of range.
         """
         if fmt not in COVERAGE_FORMATS:
-            raise ExportError(f"不支持的格式 {fmt!r}。", code="bad_format", status=400)
+            raise ExportError(f"不支持的格式 {shown(fmt)}。", code="bad_format", status=400)
         engine.check_district(district)
         radius_m = int(radius_m)
         engine.figures(radius_m)  # validates the radius before any file is named
@@ -153,11 +154,11 @@ class DownloadCache:
             For the district's name and the list of valid codes.
         """
         if fmt not in STATION_FORMATS:
-            raise ExportError(f"不支持的格式 {fmt!r}。", code="bad_format", status=400)
+            raise ExportError(f"不支持的格式 {shown(fmt)}。", code="bad_format", status=400)
         if district is not None and district not in set(regions.districts["code"]):
             from locator.errors import BadRequest
 
-            raise BadRequest(f"没有这个地区代码 {district!r}（unknown district）。")
+            raise BadRequest(f"没有这个地区代码 {shown(district)}（unknown district）。")
         stamp = f"v{int(version)}"
         area = district or "hebei"
         path = self.folder / f"stations-{stamp}-{area}.{fmt}"

@@ -47,7 +47,7 @@ from locator.coverage.engine import (
     SUGGESTION_COLUMNS,
     CoverageEngine,
 )
-from locator.errors import LocatorError
+from locator.errors import LocatorError, shown
 from locator.escape import csv_cell, html_text, script_json, xml_text
 from locator.geo.hours import TZ
 from locator.geo.index import METRIC_CRS
@@ -567,7 +567,7 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
         Rows written.
     """
     if fmt not in STATION_FORMATS:
-        raise ExportError(f"不支持的格式 {fmt!r}（可选 {', '.join(STATION_FORMATS)}）。",
+        raise ExportError(f"不支持的格式 {shown(fmt)}（可选 {', '.join(STATION_FORMATS)}）。",
                           code="bad_format", status=400)
     step = progress or (lambda _label: None)
     step("准备 prepare")
@@ -1143,7 +1143,7 @@ def export_coverage(engine: CoverageEngine, path: str | Path, fmt: str, *,
         What was written (the report and the layers).
     """
     if fmt not in COVERAGE_FORMATS:
-        raise ExportError(f"不支持的格式 {fmt!r}（可选 {', '.join(COVERAGE_FORMATS)}）。",
+        raise ExportError(f"不支持的格式 {shown(fmt)}（可选 {', '.join(COVERAGE_FORMATS)}）。",
                           code="bad_format", status=400)
     engine.check_district(district)
     step = progress or (lambda _label: None)

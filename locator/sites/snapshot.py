@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from locator.escape import script_json
 from locator.store.models import Meta, Station
 from locator.store.store import Store
 from locator.vocabulary import KINDS
@@ -73,8 +73,8 @@ class SitesSnapshot:
         from locator.geo.navigation import navigation_links
 
         row = self.sites.iloc[pos]
-        return json.dumps(navigation_links(row["lon"], row["lat"], row["name"], row["address"]),
-                          ensure_ascii=False, separators=(",", ":"))
+        return script_json(navigation_links(row["lon"], row["lat"], row["name"],
+                                            row["address"]))
 
     @cached_property
     def position_of(self) -> dict[str, int]:
@@ -119,7 +119,7 @@ def _feature_head(row) -> str:
         "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
         "properties": props,
     }
-    text = json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = script_json(feature)
     assert text.endswith("}}")
     return text[:-2]
 
@@ -196,5 +196,4 @@ def compact_sites_json(snapshot: SitesSnapshot) -> bytes:
         "fields": list(COMPACT_FIELDS),
         "sites": rows,
     }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return script_json(payload).encode("utf-8")

@@ -3,8 +3,13 @@
 * ``admin`` — everything, every district;
 * ``district`` — one district's stations and reports only.
 
-Passwords are hashed with scrypt (locator/store/passwords.py). Failed logins are counted per
-account: after :data:`MAX_FAILURES` the account is locked for :data:`LOCK_MINUTES`.
+Passwords are hashed with scrypt (locator/store/passwords.py). Failed sign-ins are counted
+in the database (locator/store/throttle.py) per account *and source address* and per source
+address: after :data:`PAIR_RULE`'s free failures that account may not be tried from that
+address for a while (30 s, doubling up to 15 min), after :data:`SOURCE_RULE`'s that address
+may not try any account. Nothing locks the account itself, so a stranger cannot keep its
+owner out, and an unknown username is throttled exactly like an existing one, so the
+answers never tell whether a name exists.
 ``session_version`` is part of every session's identity, so bumping it (logout, disabling,
 a new password) revokes every session of that account on the server, in every worker.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 
 from sqlalchemy import select
@@ -21,10 +27,13 @@ from locator.errors import BadRequest, LocatorError
 from locator.store.models import User
 from locator.store.passwords import check_password, hash_password
 from locator.store.store import Store
+from locator.store.throttle import Rule, clear, key_of, record_failure, wait_s
 from locator.vocabulary import ROLES
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+#: One account tried from one source: 5 free failures, then 30 s, 60 s, … up to 15 min.
+PAIR_RULE = Rule(free=5)
+#: One source trying any accounts: 20 free failures, then the same growing wait.
+SOURCE_RULE = Rule(free=20)
 MIN_PASSWORD = 10
 
 
@@ -36,9 +45,16 @@ def _dummy_hash() -> str:
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 
 
-class LoginLocked(LocatorError):
+class TooManyAttempts(LocatorError):
+    """Sign-in refused for a while from this source; says how long, in whole minutes."""
+
     status = 429
-    code = "login_locked"
+    code = "too_many_attempts"
+
+    def __init__(self, wait_s: float):
+        minutes = max(1, math.ceil(wait_s / 60))
+        super().__init__(f"登录尝试太频繁，请 {minutes} 分钟后再试。",
+                         message_en=f"Too many sign-in attempts: try again in {minutes} min.")
 
 
 def _now() -> dt.datetime:
@@ -62,31 +78,48 @@ def create_user(store: Store, username: str, password: str, role: str,
             raise BadRequest(f"用户 {username} 已存在。", code="user_exists")
         user = User(username=username, password_hash=hash_password(password),
                     role=role, district_code=district_code if role == "district" else None,
-                    active=True, session_version=1, failed_logins=0, created_at=_now())
+                    active=True, session_version=1, created_at=_now())
         s.add(user)
     return user
 
 
-def authenticate(store: Store, username: str, password: str) -> User | None:
-    """The user when the password is right; counts failures and locks the account."""
+def authenticate(store: Store, username: str, password: str, *, source: str) -> User | None:
+    """The user when the password is right, else None; throttled per account and source.
+
+    Parameters
+    ----------
+    username, password : str
+        As typed.
+    source : str
+        An opaque, stable token for where the attempt comes from (the web layer passes a
+        keyed hash of the client address); never stored as given.
+
+    Raises
+    ------
+    TooManyAttempts
+        When this account from this source, or this source, must wait. Raised before the
+        password is looked at, and the same for unknown and existing names.
+    """
     now = _now()
+    keys = ((key_of("sign-in", username.casefold(), source), PAIR_RULE),
+            (key_of("sign-in source", source), SOURCE_RULE))
+    wait = max(wait_s(store, key, rule, now) for key, rule in keys)
+    if wait > 0:
+        raise TooManyAttempts(wait)
     with store.write() as s:
         user = s.scalar(select(User).where(User.username == username))
-        if user is None:
-            check_password(_dummy_hash(), password)  # the same work either way
-            return None
-        if user.locked_until is not None and user.locked_until > now:
-            raise LoginLocked(f"登录失败次数过多，请 {LOCK_MINUTES} 分钟后再试。")
-        if not user.active or not check_password(user.password_hash, password):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-                user.failed_logins = 0
-            return None
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
-        return user
+        # The same scrypt work whether or not the name exists.
+        right = check_password(user.password_hash if user else _dummy_hash(), password)
+        if user is not None and user.active and right:
+            user.last_login_at = now
+        else:
+            user = None
+    if user is None:
+        for key, rule in keys:
+            record_failure(store, key, rule, now)
+        return None
+    clear(store, keys[0][0])
+    return user
 
 
 def load_session_user(store: Store, user_id: int, session_version: int) -> User | None:

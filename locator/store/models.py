@@ -132,13 +132,24 @@ class User(Base):
     district_code: Mapped[str | None] = mapped_column(String(6))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def can_see(self, district_code: str) -> bool:
         return self.role == "admin" or self.district_code == district_code
+
+
+class Throttle(Base):
+    """Failed attempts per opaque key (locator/store/throttle.py), shared by every worker.
+
+    ``key`` is a SHA-256 hex digest: the table holds no username and no address.
+    """
+
+    __tablename__ = "throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class IdCounter(Base):

@@ -2,8 +2,8 @@
 the ``xstatic-leaflet`` package.
 
 Each file is read once, gzipped once and kept in memory: phones on a weak signal get the
-small copy, and no request streams from disk. Paths are joined with ``safe_join`` under a
-fixed folder, so no request can name a file outside it.
+small copy, and no request streams from disk. A request is looked up in the listing of a
+fixed folder, so no request can name a file outside it, and what it sends is never a path.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, abort, request
-from werkzeug.security import safe_join
 from xstatic.pkg import leaflet as xs_leaflet
 
 ONE_YEAR_S = 365 * 24 * 3600
@@ -34,18 +33,32 @@ class Asset:
 
 
 class AssetCache:
+    """Files of a few folders, read once. A request names a file by its path relative to
+    its folder and is answered only when that name is in the folder's listing (made once):
+    what the client sends never becomes a filesystem path."""
+
     def __init__(self):
-        self._files: dict[str, Asset] = {}
+        self._files: dict[Path, Asset] = {}
+        self._listings: dict[Path, dict[str, Path]] = {}
         self._lock = threading.Lock()
 
+    def _listing(self, folder: Path) -> dict[str, Path]:
+        listing = self._listings.get(folder)
+        if listing is None:
+            listing = {p.relative_to(folder).as_posix(): p
+                       for p in sorted(folder.rglob("*")) if p.is_file()}
+            with self._lock:
+                self._listings[folder] = listing
+        return listing
+
     def get(self, folder: Path, filename: str) -> Asset:
-        path = safe_join(str(folder), filename)
-        if path is None or not Path(path).is_file():
+        path = self._listing(folder).get(filename)
+        if path is None:
             abort(404)
         asset = self._files.get(path)
         if asset is None:
-            raw = Path(path).read_bytes()
-            mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            raw = path.read_bytes()
+            mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             if mimetype.startswith("text/") or mimetype == "application/javascript":
                 mimetype += "; charset=utf-8"
             asset = Asset(raw, gzip.compress(raw, 9, mtime=0),

@@ -1,8 +1,17 @@
-"""Translate errors once: JSON under /api and /healthz, a Chinese page elsewhere."""
+"""Translate errors once: JSON under /api and /healthz, a Chinese page elsewhere.
+
+A message is plain text, never markup, whatever it quotes (a parameter the user sent, a
+file name): the page escapes it (``{{ message }}`` under autoescape) and the JSON body
+\\u-escapes ``<``, ``>`` and ``&`` (every JSON is written so, see
+``locator.web.state.SafeJSONProvider``). One rule for both;
+the message is looked up in the catalogue with Python's ``gettext``, which never applies
+``%`` formatting to it.
+"""
 
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -23,9 +32,10 @@ def _wants_json() -> bool:
 
 
 def _respond(status: int, code: str, message: str):
+    message = str(message)  # plain text: a Markup would skip the page's escaping
     if _wants_json():
         return {"error": code, "message": message}, status
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=str(gettext(message))), status
 
 
 def init_app(app: Flask) -> None:

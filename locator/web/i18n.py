@@ -43,6 +43,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
     Babel(app, locale_selector=select_locale)
+    # ``_()`` in a template is Jinja's new-style gettext: it marks the result safe and
+    # %-formats it, so it is for literal messages only. Text held in a variable is
+    # translated with this filter instead, which returns plain (escaped) text.
+    app.jinja_env.filters["translated"] = lambda text: str(gettext(str(text)))
 
     @app.get("/lang/<any(zh, en):lang>")
     def set_language(lang: str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from locator.errors import BadRequest
+from locator.errors import BadRequest, shown
 
 TRUE = {"1", "true", "yes"}
 FALSE = {"0", "false", "no"}
@@ -18,11 +18,12 @@ FALSE = {"0", "false", "no"}
 def reject_unknown(args: Mapping[str, str], allowed: Iterable[str]) -> None:
     unknown = sorted(set(args) - set(allowed))
     if unknown:
-        raise BadRequest(f"不认识的参数：{', '.join(unknown)}（unknown parameter）。",
+        raise BadRequest(f"不认识的参数：{', '.join(map(shown, unknown))}（unknown parameter）。",
                          code="unknown_parameter")
     repeated = [k for k in args if len(args.getlist(k)) > 1] if hasattr(args, "getlist") else []
     if repeated:
-        raise BadRequest(f"参数重复：{', '.join(sorted(repeated))}（repeated parameter）。",
+        names = ", ".join(map(shown, sorted(repeated)))
+        raise BadRequest(f"参数重复：{names}（repeated parameter）。",
                          code="repeated_parameter")
 
 
@@ -43,7 +44,7 @@ def _float(raw: str, name: str, low: float, high: float) -> float:
     # float() accepts full-width and other Unicode digits, '1_000' and 'nan': only plain ASCII
     # decimal numbers are accepted, and the range test is written so that NaN fails it.
     if not raw.isascii() or "_" in raw or not (low <= value <= high):
-        raise BadRequest(f"参数 {name} 应是 {low:g} 到 {high:g} 之间的数（got {raw!r}）。",
+        raise BadRequest(f"参数 {name} 应是 {low:g} 到 {high:g} 之间的数（got {shown(raw)}）。",
                          code="bad_parameter")
     return value
 
@@ -53,7 +54,7 @@ def integer(args, name: str, *, low: int, high: int, default: int) -> int:
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or not (low <= int(raw) <= high):
-        raise BadRequest(f"参数 {name} 应是 {low} 到 {high} 之间的整数（got {raw!r}）。",
+        raise BadRequest(f"参数 {name} 应是 {low} 到 {high} 之间的整数（got {shown(raw)}）。",
                          code="bad_parameter")
     return int(raw)
 
@@ -66,7 +67,7 @@ def boolean(args, name: str, default: bool = False) -> bool:
         return True
     if raw.lower() in FALSE:
         return False
-    raise BadRequest(f"参数 {name} 应是 1 或 0（got {raw!r}）。", code="bad_parameter")
+    raise BadRequest(f"参数 {name} 应是 1 或 0（got {shown(raw)}）。", code="bad_parameter")
 
 
 def choice(args, name: str, options: Iterable[str], default=None):
@@ -75,7 +76,7 @@ def choice(args, name: str, options: Iterable[str], default=None):
         return default
     options = tuple(options)
     if raw not in options:
-        raise BadRequest(f"参数 {name} 只能是 {'、'.join(options)}（got {raw!r}）。",
+        raise BadRequest(f"参数 {name} 只能是 {'、'.join(options)}（got {shown(raw)}）。",
                          code="bad_parameter")
     return raw
 
@@ -88,7 +89,8 @@ def choices(args, name: str, options: Iterable[str]) -> tuple[str, ...]:
     values = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
     bad = [v for v in values if v not in options]
     if bad:
-        raise BadRequest(f"参数 {name} 中有不认识的值：{', '.join(bad)}（unknown value）。",
+        values = ", ".join(map(shown, bad))
+        raise BadRequest(f"参数 {name} 中有不认识的值：{values}（unknown value）。",
                          code="bad_parameter")
     return values
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
@@ -18,14 +30,13 @@ from locator.reports import queue as report_queue
 from locator.store import accounts
 from locator.store.models import User
 from locator.vocabulary import REPORT_STATUSES
-from locator.web.ratelimit import RateLimiter
+from locator.web.i18n import select_locale
 from locator.web.state import get_state
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # The staff sections in menu order; each shows once its blueprint is registered.
 SECTIONS = ("staff.reports", "staff_imports.index", "staff_stations.index",
             "staff_coverage.index", "staff_demand.index")
-login_limiter = RateLimiter(limit=20, window_s=600)  # per client address, per worker
 
 
 @dataclass
@@ -87,18 +98,24 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.reports")
 
 
+def client_source() -> str:
+    """The client's address keyed with the app's secret: stable per address, and the
+    address itself cannot be read back from what the throttle stores."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    address = (request.remote_addr or "?").encode()
+    return hmac.new(secret, address, hashlib.sha256).hexdigest()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in (accounts are made with `locator users create`)."""
     if request.method == "POST":
-        if not login_limiter.allow(request.remote_addr or "?"):
-            flash(_("登录尝试太频繁，请稍后再试。"), "error")
-            return render_template("staff/login.html"), 429
         try:
             user = accounts.authenticate(get_state().store, request.form.get("username", ""),
-                                         request.form.get("password", ""))
+                                         request.form.get("password", ""),
+                                         source=client_source())
         except LocatorError as e:
-            flash(e.message, "error")
+            flash(e.message_for(select_locale()), "error")
             return render_template("staff/login.html"), e.status
         if user is None:
             flash(_("用户名或密码不对。"), "error")

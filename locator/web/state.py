@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
+from locator.escape import safe_json_text
 from locator.sites.maps import Basemap, basemap
 from locator.sites.snapshot import SitesSnapshot, load_snapshot
 from locator.store.store import Store
@@ -93,6 +95,16 @@ class State:
 
     def district_codes(self) -> tuple[str, ...]:
         return tuple(self.regions().district_names())
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON (``jsonify``, a returned dict) by the rule of
+    :func:`locator.escape.script_json`: no raw ``<``, ``>`` or ``&`` in any JSON we send."""
+
+    ensure_ascii = False
+
+    def dumps(self, obj, **kwargs) -> str:
+        return safe_json_text(super().dumps(obj, **kwargs))
 
 
 class ApiAwareSessionInterface(SecureCookieSessionInterface):

@@ -8,7 +8,6 @@ from PIL import Image
 
 from locator.errors import BadRequest
 from locator.store import accounts
-from locator.web import staff
 from tests.browser.conftest import TILE_HOST, url_app, watched_page
 
 pytestmark = pytest.mark.browser
@@ -25,7 +24,6 @@ def manager(browser, live_server):
                              tuple(state.regions().district_names()))
     except BadRequest:
         pass  # made by an earlier test of this session
-    staff.login_limiter.reset()
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
                                   accept_downloads=True)
     pg = watched_page(context)

@@ -38,7 +38,7 @@ def staff_server(tmp_path_factory, demo_db):
     state = app.extensions["locator"]
     accounts.create_user(state.store, "admin1", PASSWORD, "admin", None, state.district_codes())
     sid, point, county = _target(app)
-    admin = accounts.authenticate(state.store, "admin1", PASSWORD)
+    admin = accounts.authenticate(state.store, "admin1", PASSWORD, source="test")
     inp = editing.form_input(editing.get_station(state.store, admin, sid))
     inp.name = XSS
     editing.save_station(state.store, admin, sid, inp, regions=state.regions())

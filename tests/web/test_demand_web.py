@@ -14,7 +14,6 @@ from locator.coverage import demand
 from locator.sites import api
 from locator.store import accounts
 from locator.store.models import SearchCount
-from locator.web import staff
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"
@@ -44,9 +43,7 @@ def app(fresh_demo_app):
     codes = fresh_demo_app.extensions["locator"].district_codes()
     accounts.create_user(store, "boss", PASSWORD, "admin", None, codes)
     accounts.create_user(store, "sjz", PASSWORD, "district", "130100", codes)
-    staff.login_limiter.reset()
     yield fresh_demo_app
-    staff.login_limiter.reset()
 
 
 def login(client, username):

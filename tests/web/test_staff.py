@@ -10,7 +10,6 @@ from sqlalchemy import select
 from locator.sites import pages
 from locator.store import accounts
 from locator.store.models import ProblemReport, User
-from locator.web import staff
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"
@@ -24,10 +23,8 @@ def app(fresh_demo_app):
                  ["tangshan", "--role", "district", "--district", "130200"]):
         result = runner.invoke(args=["users", "create", *args, "--password", PASSWORD])
         assert result.exit_code == 0, result.output
-    staff.login_limiter.reset()
     pages.report_limiter.reset()
     yield fresh_demo_app
-    staff.login_limiter.reset()
 
 
 def token(client, path):
@@ -89,12 +86,96 @@ def test_login_is_refused_without_csrf_token(app):
     assert r.status_code == 400
 
 
-def test_repeated_failures_lock_the_account(app):
+def answer(response) -> tuple[int, str]:
+    """What a sign-in attempt tells the client: status and the page without its token."""
+    html = response.get_data(as_text=True)
+    return response.status_code, re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+
+
+def test_repeated_failures_throttle_this_account_from_this_address(app):
     client = app.test_client()
-    for _ in range(accounts.MAX_FAILURES):
+    for _ in range(accounts.PAIR_RULE.free):
         assert login(client, "sjz", "wrong password!").status_code == 401
-    r = login(client, "sjz")  # the right password, but locked now
+    r = login(client, "sjz", "wrong password!")  # one too many: this address must wait
+    assert r.status_code == 401
+    r = login(client, "sjz")  # the right password, but too soon from here
     assert r.status_code == 429 and "分钟后再试" in r.get_data(as_text=True)
+
+
+def test_an_attacker_cannot_keep_the_owner_out(app):
+    """Issue 12: five wrong passwords from anywhere used to lock the account for 15 min."""
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _ in range(accounts.PAIR_RULE.free + 3):
+        login(attacker, "admin1", "wrong password!")
+    assert login(attacker, "admin1").status_code == 429  # the attacker waits…
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    r = login(owner, "admin1")  # …the owner, from another address, does not
+    assert r.status_code == 302, r.get_data(as_text=True)
+
+
+def test_the_owner_behind_the_proxy_is_not_the_attacker(fresh_demo_app):
+    """Behind one trusted proxy the forwarded address is the client's, so throttling one
+    client does not throttle everyone who comes through the proxy."""
+    from locator import create_app
+
+    app = create_app({"INSTANCE_PATH": fresh_demo_app.instance_path, "TESTING": True,
+                      "TRUSTED_PROXIES": 1})
+    accounts.create_user(app.extensions["locator"].store, "owner1", PASSWORD, "admin", None,
+                         ())
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    attacker = app.test_client()
+    attacker.environ_base.update(proxy, HTTP_X_FORWARDED_FOR="203.0.113.66")
+    for _ in range(accounts.PAIR_RULE.free + 3):
+        login(attacker, "owner1", "wrong password!")
+    assert login(attacker, "owner1").status_code == 429
+    owner = app.test_client()
+    owner.environ_base.update(proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert login(owner, "owner1").status_code == 302
+    app.extensions["locator"].store.dispose()
+
+
+def test_existing_and_unknown_names_get_identical_answers(app):
+    """The same wrong attempts against a real name and a made-up one: the same statuses,
+    the same pages, the same throttling; so the answers do not tell which names exist."""
+    seen = {}
+    for i, name in enumerate(("sjz", "nosuchuser")):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"
+        seen[name] = [answer(login(client, name, "wrong password!"))
+                      for _ in range(accounts.PAIR_RULE.free + 2)]
+    assert seen["sjz"] == seen["nosuchuser"]
+    assert [status for status, _ in seen["sjz"]] == [401] * 6 + [429]
+
+
+def test_one_address_trying_many_names_is_throttled(app):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    statuses = [login(client, f"user{i:03d}", "wrong password!").status_code
+                for i in range(accounts.SOURCE_RULE.free + 1)]
+    assert statuses == [401] * (accounts.SOURCE_RULE.free + 1)
+    assert login(client, "admin1").status_code == 429  # the address waits, for any name
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "203.0.113.10"
+    assert login(other, "admin1").status_code == 302
+
+
+def test_the_wait_grows_and_then_passes(app, monkeypatch):
+    import datetime as dt
+
+    clock = [dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(accounts, "_now", lambda: clock[0])
+    client = app.test_client()
+    for _ in range(accounts.PAIR_RULE.free + 1):
+        assert login(client, "sjz", "wrong password!").status_code == 401
+    assert login(client, "sjz").status_code == 429
+    clock[0] += dt.timedelta(seconds=31)  # the first wait is 30 s
+    assert login(client, "sjz", "wrong again!").status_code == 401
+    clock[0] += dt.timedelta(seconds=31)  # the second is 60 s: still waiting
+    assert login(client, "sjz").status_code == 429
+    clock[0] += dt.timedelta(seconds=30)
+    assert login(client, "sjz").status_code == 302
 
 
 def test_district_staff_see_and_change_only_their_district(app):
@@ -174,7 +255,6 @@ def test_short_passwords_are_refused(app):
 def test_login_redirect_stays_on_site(app, target):
     """Werkzeug strips a tab from "/\t/host" and browsers read "/\\host" as "//host": the
     target must be a plain path here, or the user lands on the report queue."""
-    staff.login_limiter.reset()
     client = app.test_client()
     r = client.post(f"/staff/login?next={target}", data={
         "csrf_token": token(client, "/staff/login"), "username": "admin1",

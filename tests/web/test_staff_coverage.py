@@ -24,7 +24,6 @@ from locator import create_app
 from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
 from locator.store import accounts
 from locator.store.models import Station
-from locator.web import staff
 from tests.conftest import form_token
 
 PASSWORD = "correct horse battery"
@@ -55,7 +54,6 @@ def app(tmp_path_factory, demo_db):
 
 
 def login(app, username):
-    staff.login_limiter.reset()
     client = app.test_client()
     r = client.post("/staff/login", data={"csrf_token": form_token(client, "/staff/login"),
                                           "username": username, "password": PASSWORD})

@@ -18,7 +18,6 @@ from locator import create_app
 from locator.imports.uploads import UploadArea
 from locator.store import accounts
 from locator.store.models import ImportBatch
-from locator.web import staff
 from tests.conftest import form_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,9 +59,7 @@ def app(users_db, tmp_path, monkeypatch):
     instance.mkdir()
     shutil.copyfile(users_db, instance / "locator.sqlite3")
     application = create_app({"INSTANCE_PATH": str(instance), "TESTING": True})
-    staff.login_limiter.reset()
     yield application
-    staff.login_limiter.reset()
     application.extensions["locator"].store.dispose()
 
 

@@ -12,7 +12,6 @@ from locator.geo.hours import TZ
 from locator.imports.plan import apply_import, plan_import
 from locator.store import accounts
 from locator.store.models import Station, StationHistory
-from locator.web import staff
 from locator.web import state as state_module
 from tests.conftest import form_token
 
@@ -28,9 +27,7 @@ def app(fresh_demo_app, monkeypatch):
     for name, role, district in (("admin1", "admin", None), ("sjz", "district", "130100"),
                                  ("tangshan", "district", "130200")):
         accounts.create_user(state.store, name, PASSWORD, role, district, codes)
-    staff.login_limiter.reset()
     yield fresh_demo_app
-    staff.login_limiter.reset()
 
 
 def login(app, username):
