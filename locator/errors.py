@@ -54,7 +54,7 @@ def shown(value: object, limit: int = 40) -> str:
     Its ``repr`` (so blanks, control characters and lone surrogates are visible),
     cut to ``limit`` characters. The result is plain text like every message: the web layer
     escapes it when it sends it (HTML pages by Jinja's autoescape, JSON by
-    :func:`locator.escape.script_json`), so it is never trusted as markup.
+    :func:`locator.jsonio.dumps`), so it is never trusted as markup.
 
     Examples
     --------

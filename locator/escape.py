@@ -10,11 +10,9 @@ these helpers, and tests look for their absence.
 from __future__ import annotations
 
 import html
-import json
 import re
 
-__all__ = ["FORMULA_PREFIXES", "csv_cell", "html_text", "safe_json_text", "script_json",
-           "xml_text"]
+__all__ = ["FORMULA_PREFIXES", "csv_cell", "html_text", "xml_text"]
 
 # ASVS 5.0 1.2.10 / OWASP "CSV injection": a cell starting with one of these is a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -37,31 +35,6 @@ def html_text(value) -> str:
     text = "" if value is None else str(value)
     return (html.escape(text, quote=True)
             .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
-
-
-def script_json(obj) -> str:
-    """Compact JSON (RFC 8259, UTF-8 text, no NaN) that is safe anywhere: in an HTTP
-    response, inside an HTML ``<script>`` element, or sniffed as HTML by an old browser.
-
-    ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc. (so ``</script>`` cannot end
-    the element and no tag can appear) and U+2028/U+2029 are escaped too. Every JSON the
-    app sends is written by this function (the API bodies) or by the same rule (Flask's
-    ``jsonify``, see ``locator.web.state.SafeJSONProvider``).
-
-    Examples
-    --------
-    >>> script_json({"name": "</script><b>&"})
-    '{"name":"\\u003c/script\\u003e\\u003cb\\u003e\\u0026"}'
-    """
-    return safe_json_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
-                                     allow_nan=False))
-
-
-def safe_json_text(text: str) -> str:
-    """JSON text with ``<``, ``>``, ``&``, U+2028 and U+2029 as ``\\u`` escapes (the same
-    JSON value; see :func:`script_json`)."""
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def csv_cell(value):

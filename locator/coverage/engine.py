@@ -86,6 +86,7 @@ from pyproj import Proj, Transformer
 from locator.errors import BadRequest, shown
 from locator.geo.census import DISTRICTS
 from locator.geo.index import GEOD, METRIC_CRS, S_MAX, SAFE_BOUNDS, geodesic_m
+from locator.jsonio import plain
 
 __all__ = [
     "DEFAULT_RADIUS_M", "DEMAND_NOTE", "FIGURE_COLUMNS", "GAP_RESOLUTION", "H3_RESOLUTION",
@@ -1510,13 +1511,13 @@ class CoverageEngine:
                                  figures.districts.to_dict("records")]
         body["counties"] = [_area_row(r, "county") for r in
                             figures.county_rows(district).to_dict("records")]
-        body["gaps"] = [_plain_row(r) for r in self.gaps(radius_m, district, gaps)
+        body["gaps"] = [_rounded(r) for r in self.gaps(radius_m, district, gaps)
                         .to_dict("records")]
         grid = self.grid
         body["demand"] = {"source": grid.source, "h3_resolution": grid.resolution,
                           "coarse_proxy": grid.coarse_proxy, "note": grid.note,
                           "unit": "searches" if grid.source == "searches" else "persons",
-                          **{k: _plain(v) for k, v in grid.extra.items()}}
+                          **{k: plain(v) for k, v in grid.extra.items()}}
         body["method"] = {
             "counted": "active stations (kind=station); mother rooms and closed stations "
                        "are not counted",
@@ -1530,15 +1531,6 @@ class CoverageEngine:
         return body
 
 
-def _plain(value):
-    """A JSON-ready scalar: numpy -> Python, NaN/inf -> None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 _ROUND = {"population": 0, "population_covered": 0, "area_km2": 3, "covered_km2": 3,
           "share_area": 4, "share_demand": 4, "stations_per_10k": 3, "unmet_demand": 0,
           "share_uncovered": 4, "nearest_station_m": 1, "demand_added": 0,
@@ -1548,15 +1540,11 @@ _ROUND = {"population": 0, "population_covered": 0, "area_km2": 3, "covered_km2"
 def _rounded(row: Mapping) -> dict:
     out = {}
     for key, value in row.items():
-        value = _plain(value)
+        value = plain(value)
         if isinstance(value, float) and key in _ROUND:
             value = round(value, _ROUND[key]) if _ROUND[key] else int(round(value))
         out[key] = value
     return out
-
-
-def _plain_row(row: Mapping) -> dict:
-    return _rounded(row)
 
 
 def _area_row(row: Mapping, level: str) -> dict:

@@ -31,9 +31,9 @@ import numpy as np
 import shapely
 
 from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine, DemandGrid
-from locator.escape import script_json
 from locator.geo import datum as datums
 from locator.geo.index import METRIC_CRS
+from locator.jsonio import dumps
 
 __all__ = [
     "DISTANCE_CLASSES_M", "PROVINCE_GRID_RESOLUTION", "CoverageView", "MapPayload",
@@ -364,7 +364,7 @@ class MapPayloads:
                 hit = self._items.get(key)
             if hit is None:
                 data = map_layers(engine, radius_m, district, display_datum=display_datum)
-                body = script_json(data).encode("utf-8")
+                body = dumps(data).encode("utf-8")
                 hit = MapPayload(body, gzip.compress(body, 6, mtime=0),
                                  hashlib.sha256(body).hexdigest()[:20])
                 with self._lock:

@@ -16,9 +16,9 @@ from locator.coverage.demand import DEMAND_SOURCES, coverage_engine, current_upl
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
 from locator.errors import BadRequest
-from locator.escape import script_json
 from locator.exports.downloads import DownloadCache, download_name
 from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
+from locator.jsonio import dumps
 from locator.web import params as p
 from locator.web.shell import map_shell
 from locator.web.state import get_state
@@ -174,7 +174,7 @@ def suggestions_json():
     """Suggested new sites (the slowest figures: the page asks for them last)."""
     district, radius_m, demand = _query()
     state = get_state()
-    body = script_json(suggestion_rows(_engine(demand), radius_m, district,
+    body = dumps(suggestion_rows(_engine(demand), radius_m, district,
                                        display_datum=state.basemap.datum))
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-cache"

@@ -28,7 +28,6 @@ purpose)``, so the output depends only on the seed and the geography file: regen
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from pyproj import Transformer
 
+from locator import jsonio
 from locator.geo.census import DISTRICTS, District
 from locator.vocabulary import SERVICES
 
@@ -643,7 +643,7 @@ def dumps(records: Sequence[Mapping[str, Any]], seed: int = DEFAULT_SEED) -> byt
             for r in records
         ],
     }
-    text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = jsonio.dumps(collection)
     return (text + "\n").encode("utf-8")
 
 

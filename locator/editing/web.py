@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.editing import stations as editing
-from locator.escape import script_json
 from locator.geo.datum import from_wgs84
+from locator.jsonio import dumps
 from locator.vocabulary import KINDS, SERVICES, STATUSES
 from locator.web.i18n import select_locale
 from locator.web.state import get_state
@@ -57,7 +57,7 @@ def _map_config(record: dict | None, relocate: bool) -> str:
         pin = [y, x]
     lon, lat, zoom = editing.default_view(state.regions(), _user())
     cx, cy = from_wgs84(lon, lat, base.datum)
-    return script_json({
+    return dumps({
         "tiles": [{"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains}
                   for t in base.layers],
         "displayDatum": base.datum, "locateUrl": url_for("staff_stations.locate"),

@@ -10,7 +10,7 @@ Safety rules, tested by ``tests/unit/test_exports.py`` with hostile station name
   cell, and CSV text starting with ``= + - @`` (or tab, CR) gets a leading ``'``
   (:func:`locator.escape.csv_cell`);
 * station text reaches HTML only through :func:`locator.escape.html_text`, and JSON inside
-  ``<script>`` only through :func:`locator.escape.script_json`;
+  ``<script>`` only through :func:`locator.jsonio.dumps`;
 * KML is written by ElementTree (XML escaping) and its HTML ``description`` is escaped
   text too; matplotlib never parses ``$…$`` as math here.
 
@@ -48,9 +48,10 @@ from locator.coverage.engine import (
     CoverageEngine,
 )
 from locator.errors import LocatorError, shown
-from locator.escape import csv_cell, html_text, script_json, xml_text
+from locator.escape import csv_cell, html_text, xml_text
 from locator.geo.hours import TZ
 from locator.geo.index import METRIC_CRS
+from locator.jsonio import dumps, plain
 
 __all__ = [
     "COVERAGE_FORMATS", "STATION_FORMATS", "CoverageLayers", "ExportError",
@@ -296,18 +297,6 @@ def _atomic(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if value is pd.NaT or value is pd.NA:
-        return None
-    return value
-
-
 def _round_coords(geom, digits: int):
     if geom is None or geom.is_empty:
         return geom
@@ -318,7 +307,7 @@ def _feature(geom, props: dict, digits: int = 6) -> dict:
     geom = _round_coords(geom, digits)
     geometry = None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom))
     return {"type": "Feature", "geometry": geometry,
-            "properties": {k: _plain(v) for k, v in props.items()}}
+            "properties": {k: plain(v) for k, v in props.items()}}
 
 
 def _features(frame: gpd.GeoDataFrame, extra: dict | None = None, digits: int = 6) -> list:
@@ -327,10 +316,6 @@ def _features(frame: gpd.GeoDataFrame, extra: dict | None = None, digits: int = 
     for geom, row in zip(frame.geometry, frame[columns].to_dict("records"), strict=True):
         out.append(_feature(geom, {**(extra or {}), **row}, digits))
     return out
-
-
-def _dump_json(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _metadata(layers: CoverageLayers) -> dict:
@@ -352,7 +337,7 @@ def write_coverage_geojson(layers: CoverageLayers, path: Path) -> None:
     collection = {"type": "FeatureCollection", "metadata": _metadata(layers),
                   "features": features}
     with _atomic(path) as tmp:
-        tmp.write_text(_dump_json(collection) + "\n", encoding="utf-8")
+        tmp.write_text(dumps(collection) + "\n", encoding="utf-8")
 
 
 def _gpkg_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -391,7 +376,7 @@ def write_coverage_gpkg(layers: CoverageLayers, path: Path,
 
 
 def _fmt(value, kind: str = "") -> str:
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return "—"
     if kind == "pct":
@@ -440,7 +425,7 @@ def _xlsx_sheet(wb, title: str, header: list[str], rows: list[list], widths=None
     ws = wb.create_sheet(title)
     for r, values in enumerate([header, *rows], start=1):
         for c, value in enumerate(values, start=1):
-            value = _plain(value)
+            value = plain(value)
             if isinstance(value, bool):
                 value = "是" if value else "否"
             if value is None:
@@ -506,7 +491,7 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
         writer = csv.writer(f)
         writer.writerow([csv_cell(h) for h in header])
         for row in rows:
-            writer.writerow(["" if v is None else csv_cell(v) for v in map(_plain, row)])
+            writer.writerow(["" if v is None else csv_cell(v) for v in map(plain, row)])
 
 
 def write_coverage_csv(layers: CoverageLayers, path: Path) -> None:
@@ -590,7 +575,7 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
 
         features = []
         for row in sites.to_dict("records"):
-            props = {k: _plain(row.get(k)) for k in PUBLIC_FIELDS if k in row}
+            props = {k: plain(row.get(k)) for k in PUBLIC_FIELDS if k in row}
             props["services"] = list(row.get("services") or [])
             features.append({"type": "Feature", "id": row["id"],
                              "geometry": {"type": "Point",
@@ -599,7 +584,7 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
         collection = {"type": "FeatureCollection", "synthetic": synthetic,
                       "notice": SYNTHETIC_NOTICE if synthetic else None, "features": features}
         with _atomic(path) as tmp:
-            tmp.write_text(_dump_json(collection) + "\n", encoding="utf-8")
+            tmp.write_text(dumps(collection) + "\n", encoding="utf-8")
     elif fmt == "gpkg":
         import pyogrio
 
@@ -657,7 +642,7 @@ def _write_kml(sites: pd.DataFrame, path: Path, synthetic: bool) -> None:
         sub(mark, "styleUrl", f"#{row.get('kind', 'station')}")
         data = sub(mark, "ExtendedData")
         for key in ("id", "kind", "district_name", "county_name", "status", "synthetic"):
-            value = _plain(row.get(key))
+            value = plain(row.get(key))
             if value is not None:
                 d = sub(data, "Data", name=key)
                 sub(d, "value", str(value).lower() if isinstance(value, bool) else value)
@@ -762,7 +747,7 @@ def write_coverage_html(layers: CoverageLayers, path: Path) -> None:
         sources=layers.sources, demand_note=layers.demand_note,
         notice=SYNTHETIC_NOTICE if layers.synthetic else None, summary=summary,
         county_rows=rows, leaflet_js=js, leaflet_css=css, radius_m=layers.radius_m,
-        data_json=script_json(_map_data(layers)), label=layers.label)
+        data_json=dumps(_map_data(layers)), label=layers.label)
     with _atomic(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 

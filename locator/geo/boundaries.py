@@ -48,6 +48,7 @@ from shapely.geometry import shape
 
 from locator.errors import LocatorError
 from locator.geo.datum import gcj02_to_wgs84
+from locator.jsonio import dumps
 
 __all__ = [
     "DECIMALS",
@@ -292,14 +293,10 @@ def _feature(level, code, name, district_code, district_name, geom) -> dict:
     }
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def _feature_collection(metadata: dict, features: list[dict]) -> bytes:
     # One feature per line: still compact, and a rebuild's git diff stays readable.
-    lines = ['{"type":"FeatureCollection","metadata":' + _dumps(metadata) + ',"features":[']
-    lines += [_dumps(f) + ("," if i < len(features) - 1 else "") for i, f in enumerate(features)]
+    lines = ['{"type":"FeatureCollection","metadata":' + dumps(metadata) + ',"features":[']
+    lines += [dumps(f) + ("," if i < len(features) - 1 else "") for i, f in enumerate(features)]
     lines.append("]}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 

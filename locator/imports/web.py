@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.errors import Conflict, LocatorError
-from locator.escape import script_json
 from locator.imports.columns import COLUMNS
 from locator.imports.plan import batch_detail, list_batches, undo_import
 from locator.imports.problem_sheet import problems_xlsx
@@ -35,6 +34,7 @@ from locator.imports.readers import Limits
 from locator.imports.review import plan_upload, preview, publish_upload
 from locator.imports.template import template_xlsx
 from locator.imports.uploads import UploadArea
+from locator.jsonio import dumps
 from locator.web.i18n import select_locale
 from locator.web.shell import map_shell
 from locator.web.state import get_state
@@ -142,7 +142,7 @@ def check(token: str):
     plan = plan_upload(get_state().store, upload, **_plan_args())
     shown = preview(plan, lang=select_locale(), display_datum=get_state().basemap.datum)
     return render_template("staff/import_check.html", upload=upload, plan=plan, pv=shown,
-                           shell=map_shell(), map_json=script_json(shown["map"]))
+                           shell=map_shell(), map_json=dumps(shown["map"]))
 
 
 @bp.get("/check/<token>/problems.xlsx")

@@ -12,6 +12,7 @@ from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.errors import NotFound
 from locator.geo import datum, hours
 from locator.geo.index import MAX_K
+from locator.jsonio import dumps
 from locator.vocabulary import KINDS, SERVICES
 from locator.web import openapi
 from locator.web import params as p
@@ -83,7 +84,7 @@ def nearest():
         f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}'
         + (f',"nav":{snap.navigation_json(pos)}}}' if nav else "}")
         for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
-    query = openapi.dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
+    query = dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
                            "k": k, "max_km": max_km, "at": at.isoformat(timespec="seconds")})
     body = (f'{{"type":"FeatureCollection","query":{query},'
             f'"beyond_range":{_bool(res.beyond_range)},'
@@ -119,11 +120,11 @@ def stations():
     if offset + limit < len(positions):
         nxt = url_for("api.stations", **{**a, "offset": offset + limit},
                       _external=False)
-        links = openapi.dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
+        links = dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
     body = (f'{{"type":"FeatureCollection","numberMatched":{len(positions)},'
             f'"numberReturned":{len(page)},"data_version":{snap.version},'
             f'"synthetic":{_bool(snap.synthetic)},'
-            + (f'"next":{openapi.dumps(nxt)},"links":{links},' if links else '"links":[],')
+            + (f'"next":{dumps(nxt)},"links":{links},' if links else '"links":[],')
             + f'"features":[{features}]}}')
     tag = hashlib.sha1(f"{snap.version}?{request.query_string!r}".encode()).hexdigest()[:20]
     return _json(body, cache="public, max-age=60", etag=tag, mimetype=GEOJSON)
@@ -157,7 +158,7 @@ def districts():
             "stations": int(counts.get((code, "station"), 0)),
             "mother_rooms": int(counts.get((code, "mother_room"), 0)),
         })
-    body = openapi.dumps({"districts": items, "data_version": snap.version})
+    body = dumps({"districts": items, "data_version": snap.version})
     return _json(body, cache="public, max-age=300", etag=f"d{snap.version}")
 
 
@@ -172,7 +173,7 @@ def coverage():
     state = get_state()
     demand = p.choice(a, "demand", DEMAND_SOURCES)
     engine = coverage_engine(state.coverage(), state.store, demand)
-    body = openapi.dumps(engine.report(radius_m, district))
+    body = dumps(engine.report(radius_m, district))
     tag = f"c{engine.version}-{district or 'all'}-{radius_m}-{engine.grid.source}-" + \
         hashlib.sha1(engine.grid.note.encode()).hexdigest()[:8]
     return _json(body, cache="public, max-age=60", etag=tag)
@@ -182,4 +183,4 @@ def coverage():
 def openapi_document():
     """The OpenAPI 3 description of this API."""
     document = openapi.document(get_state().district_codes())
-    return _json(openapi.dumps(document), cache="public, max-age=3600")
+    return _json(dumps(document), cache="public, max-age=3600")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from flask import (
     Blueprint,
@@ -20,6 +19,7 @@ from flask_babel import gettext as _
 from locator.errors import LocatorError
 from locator.geo import hours
 from locator.geo.navigation import navigation_links
+from locator.jsonio import dumps
 from locator.reports.filing import NOTE_MAX, file_report
 from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
 from locator.web.ratelimit import RateLimiter
@@ -104,8 +104,8 @@ def search_json():
     address and pinyin initials. Fetched on first use of the search box."""
     state = get_state()
     snap = state.snapshot()
-    body = json.dumps({"version": snap.version, "places": state.places(),
-                       "sites": snap.search_rows}, ensure_ascii=False, separators=(",", ":"))
+    body = dumps({"version": snap.version, "places": state.places(),
+                  "sites": snap.search_rows})
     response = Response(body, mimetype="application/json")
     response.set_etag(f"s{snap.version}")
     response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from locator.escape import script_json
+from locator.jsonio import dumps, plain
 from locator.store.models import Meta, Station
 from locator.store.store import Store
 from locator.vocabulary import KINDS
@@ -73,7 +72,7 @@ class SitesSnapshot:
         from locator.geo.navigation import navigation_links
 
         row = self.sites.iloc[pos]
-        return script_json(navigation_links(row["lon"], row["lat"], row["name"],
+        return dumps(navigation_links(row["lon"], row["lat"], row["name"],
                                             row["address"]))
 
     @cached_property
@@ -100,18 +99,8 @@ class SitesSnapshot:
         return {kind: int(counts.get(kind, 0)) for kind in KINDS}
 
 
-def _plain(value):
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _feature_head(row) -> str:
-    props = {f: _plain(getattr(row, f)) for f in PUBLIC_FIELDS}
+    props = {f: plain(getattr(row, f)) for f in PUBLIC_FIELDS}
     props["services"] = list(props["services"] or [])
     feature = {
         "type": "Feature",
@@ -119,7 +108,7 @@ def _feature_head(row) -> str:
         "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
         "properties": props,
     }
-    text = script_json(feature)
+    text = dumps(feature)
     assert text.endswith("}}")
     return text[:-2]
 
@@ -196,4 +185,4 @@ def compact_sites_json(snapshot: SitesSnapshot) -> bytes:
         "fields": list(COMPACT_FIELDS),
         "sites": rows,
     }
-    return script_json(payload).encode("utf-8")
+    return dumps(payload).encode("utf-8")

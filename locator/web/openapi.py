@@ -6,15 +6,9 @@ from functools import lru_cache
 
 from locator.coverage.demand import DEMAND_SOURCES
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
-from locator.escape import script_json
 from locator.geo.datum import DATUMS
 from locator.geo.index import MAX_K
 from locator.vocabulary import KINDS, SERVICES, STATUSES
-
-
-def dumps(obj) -> str:
-    """RFC 8259 JSON: UTF-8 text, no NaN or Infinity, no raw ``<``, ``>`` or ``&``."""
-    return script_json(obj)
 
 
 def _param(name, schema, description, required=False):

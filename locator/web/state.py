@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
-from locator.escape import safe_json_text
+from locator.jsonio import safe_json_text
 from locator.sites.maps import Basemap, basemap
 from locator.sites.snapshot import SitesSnapshot, load_snapshot
 from locator.store.store import Store
@@ -99,7 +99,7 @@ class State:
 
 class SafeJSONProvider(DefaultJSONProvider):
     """Flask's JSON (``jsonify``, a returned dict) by the rule of
-    :func:`locator.escape.script_json`: no raw ``<``, ``>`` or ``&`` in any JSON we send."""
+    :func:`locator.jsonio.dumps`: no raw ``<``, ``>`` or ``&`` in any JSON we send."""
 
     ensure_ascii = False
 

@@ -21,8 +21,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from locator.coverage import engine as coverage
-from locator.escape import csv_cell, html_text, script_json
+from locator.escape import csv_cell, html_text
 from locator.exports import writers as exports
+from locator.jsonio import dumps as script_json
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
 TZ = dt.timezone(dt.timedelta(hours=8))

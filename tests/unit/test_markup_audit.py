@@ -9,7 +9,7 @@ here by reading the code, so a new template or module is checked the day it is a
   through the ``translated`` filter, which returns plain text;
 * ``|safe`` only where the value is ours (vendored Leaflet; the Folium map shell, which
   holds no station text: sites arrive as JSON), the operator's (the basemap attribution
-  setting) or already made safe by :func:`locator.escape.script_json` (``*_json``,
+  setting) or already made safe by :func:`locator.jsonio.dumps` (``*_json``,
   ``map_config``);
 * no Python module builds ``Markup`` (or calls ``Markup.format`` / ``%``).
 """
