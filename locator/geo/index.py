@@ -33,7 +33,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from locator.geo import hours
-from locator.vocabulary import KINDS, SERVICES
+from locator.vocabulary import KINDS, SERVICE_BIT
 
 __all__ = ["METRIC_CRS", "NearestResult", "SiteIndex", "geodesic_m"]
 
@@ -45,7 +45,6 @@ S_MAX = 1.006
 SAFE_BOUNDS = (110.5, 34.0, 123.5, 46.0)  # lon/lat box in which the planar search is exact
 MAX_K = 50
 GRID_M = 10_000.0  # cell size of the density grid that picks a first search radius
-_SERVICE_BIT = {name: 1 << i for i, name in enumerate(SERVICES)}
 _FORWARD = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
 
@@ -71,7 +70,7 @@ def service_mask(services) -> int:
     """Bit mask of service codes (unknown codes raise ``KeyError``)."""
     mask = 0
     for s in services:
-        mask |= _SERVICE_BIT[s]
+        mask |= SERVICE_BIT[s]
     return mask
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from locator.vocabulary import SERVICES
+from locator.vocabulary import KIND_TERMS, SERVICE_TERMS, STATUS_TERMS, accepted
 
 __all__ = [
     "COLUMNS",
@@ -66,35 +66,19 @@ def field_of_header(text: object) -> str | None:
     return _HEADER_FIELD.get(header_key(text))
 
 
+# The import file's spellings of services, kinds and statuses, from the one vocabulary
+# table (locator/vocabulary.py).
+
 #: Chinese label -> service code (DESIGN.md §5). The code itself is accepted too.
-SERVICE_LABELS: dict[str, str] = {
-    "饮水": "drinking_water", "热水": "hot_water", "供暖": "heating",
-    "空调": "air_conditioning", "休息": "rest_area", "卫生间": "toilet",
-    "手机充电": "phone_charging", "电动车充电": "ebike_charging", "微波炉": "microwave",
-    "急救药箱": "first_aid_kit", "AED": "aed", "无线网络": "wifi", "维修工具": "repair_tools",
-    "阅读": "reading", "哺乳间": "nursing_room", "冰箱": "fridge", "尿布台": "changing_table",
-    "可锁门": "lockable_door",
-}
-assert sorted(SERVICE_LABELS.values()) == sorted(SERVICES)
+SERVICE_LABELS: dict[str, str] = {t.zh: t.code for t in SERVICE_TERMS}
 
-#: Accepted values of 类型 -> kind.
-KIND_LABELS: dict[str, str] = {
-    "驿站": "station", "工会驿站": "station", "户外劳动者服务站": "station",
-    "station": "station",
-    "爱心妈妈小屋": "mother_room", "妈妈小屋": "mother_room", "mother_room": "mother_room",
-    "motherroom": "mother_room",
-}
+#: Accepted values of 类型 -> kind (case-folded, without spaces).
+KIND_LABELS: dict[str, str] = accepted(KIND_TERMS)
 
-#: Accepted values of 状态 -> status.
-STATUS_LABELS: dict[str, str] = {
-    "正常": "active", "开放": "active", "运行": "active", "active": "active",
-    "暂停": "temporarily_closed", "暂时关闭": "temporarily_closed",
-    "暂停开放": "temporarily_closed",
-    "temporarily_closed": "temporarily_closed", "closed": "temporarily_closed",
-    "撤销": "removed", "已撤销": "removed", "撤除": "removed", "removed": "removed",
-}
+#: Accepted values of 状态 -> status (case-folded).
+STATUS_LABELS: dict[str, str] = accepted(STATUS_TERMS)
 
 #: The Chinese label of each kind, status and service (for the template and messages).
-KIND_NAMES = {"station": "驿站", "mother_room": "爱心妈妈小屋"}
-STATUS_NAMES = {"active": "正常", "temporarily_closed": "暂停", "removed": "撤销"}
-SERVICE_NAMES = {code: label for label, code in SERVICE_LABELS.items()}
+KIND_NAMES = {t.code: t.zh for t in KIND_TERMS}
+STATUS_NAMES = {t.code: t.zh for t in STATUS_TERMS}
+SERVICE_NAMES = {t.code: t.zh for t in SERVICE_TERMS}

@@ -21,7 +21,7 @@ from locator.geo import hours
 from locator.geo.navigation import navigation_links
 from locator.jsonio import dumps
 from locator.reports.filing import NOTE_MAX, file_report
-from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_LABELS, SERVICES
+from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_TERMS, SERVICES
 from locator.web.ratelimit import RateLimiter
 from locator.web.shell import map_shell
 from locator.web.state import get_state
@@ -47,8 +47,8 @@ def _client_config(snap) -> dict:
         "displayDatum": get_state().basemap.datum,
         "synthetic": snap.synthetic,
         "kinds": list(KINDS),
-        "services": [{"code": c, "label": _(SERVICE_LABELS[c][0]), "icon": SERVICE_LABELS[c][1]}
-                     for c in SERVICES],
+        "services": [{"code": t.code, "label": _(t.zh), "icon": t.icon}
+                     for t in SERVICE_TERMS],
         "rangeM": 2000,
         "t": {
             "station": _("工会驿站"), "mother_room": _("爱心妈妈小屋"),

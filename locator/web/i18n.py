@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import Flask, make_response, redirect, request, url_for
 from flask_babel import Babel, gettext
 
+from locator.vocabulary import SERVICE_TERMS, by_code
+
 LANGUAGES = ("zh", "en")
+SERVICES_BY_CODE = by_code(SERVICE_TERMS)
 COOKIE = "lang"
 
 
@@ -13,10 +16,10 @@ def dynamic_messages() -> tuple[str, ...]:
     """Strings that reach ``gettext`` through a variable, so extraction cannot see them:
     service labels, navigation-app names and the error pages' messages. A test keeps each
     of them in the English catalogue."""
-    from locator.vocabulary import SERVICE_LABELS
+    from locator.vocabulary import SERVICE_TERMS
     from locator.web.errors import HTTP_MESSAGES
 
-    return (tuple(label for label, _icon in SERVICE_LABELS.values())
+    return (tuple(t.zh for t in SERVICE_TERMS)
             + ("高德地图", "百度地图", "腾讯地图", "Apple 地图")
             + tuple(message for _code, message in HTTP_MESSAGES.values()))
 
@@ -28,15 +31,11 @@ def select_locale() -> str:
 
 def service_label(code: str) -> str:
     """The service's label in the current language."""
-    from locator.vocabulary import SERVICE_LABELS
-
-    return gettext(SERVICE_LABELS[code][0])
+    return gettext(SERVICES_BY_CODE[code].zh)
 
 
 def service_icon(code: str) -> str:
-    from locator.vocabulary import SERVICE_LABELS
-
-    return SERVICE_LABELS[code][1]
+    return SERVICES_BY_CODE[code].icon
 
 
 def init_app(app: Flask) -> None:
