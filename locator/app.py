@@ -58,6 +58,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from locator import cli
+    from locator.coverage import cli as coverage_cli
+    from locator.coverage import demand_web
+    from locator.coverage import web as coverage_web
+    from locator.editing import web as editing_web
+    from locator.exports import cli as exports_cli
+    from locator.imports import cli as imports_cli
+    from locator.imports import web as imports_web
     from locator.sites import api, pages
     from locator.web import assets, errors, i18n, staff, state
 
@@ -73,16 +80,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.imports.readers import assert_defusedxml
 
     assert_defusedxml()
-    state.init_app(app)
-    errors.init_app(app)
-    i18n.init_app(app)
     CSRFProtect(app)
     Compress(app)
-    assets.init_app(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    staff.init_app(app)
-    cli.init_app(app)
+    # The cross-cutting parts first (state, errors, languages, assets, sign-in), then each
+    # feature's faces: its blueprints and its commands.
+    for part in (state, errors, i18n, assets, staff,
+                 pages, api, imports_web, editing_web, coverage_web, demand_web,
+                 cli, imports_cli, exports_cli, coverage_cli):
+        part.init_app(app)
     return app
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     flash,
@@ -193,3 +194,7 @@ def undo(batch_id: int):
         flash(_("已撤销本次导入：恢复 %(restored)s 个站点，删除 %(removed)s 个新增站点。",
                 restored=done.restored, removed=done.removed), "ok")
     return redirect(url_for(".batch", batch_id=batch_id))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, SEARCHES, coverage_engine
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
@@ -184,3 +184,7 @@ def openapi_document():
     """The OpenAPI 3 description of this API."""
     document = openapi.document(get_state().district_codes())
     return _json(dumps(document), cache="public, max-age=3600")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

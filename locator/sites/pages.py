@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     flash,
@@ -157,3 +158,7 @@ def about():
     snap = get_state().snapshot()
     return render_template("about.html", counts=snap.counts(), synthetic=snap.synthetic,
                            basemap=get_state().basemap)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

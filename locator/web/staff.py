@@ -21,11 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
-from locator.coverage import demand_web as staff_demand
-from locator.coverage import web as staff_coverage
-from locator.editing import web as staff_stations
 from locator.errors import LocatorError
-from locator.imports import web as staff_imports
 from locator.reports import queue as report_queue
 from locator.store import accounts
 from locator.store.models import User
@@ -69,10 +65,6 @@ def init_app(app: Flask) -> None:
         return SessionUser(user) if user else None
 
     app.register_blueprint(bp)
-    app.register_blueprint(staff_imports.bp)
-    staff_coverage.init_app(app)
-    staff_stations.init_app(app)
-    staff_demand.init_app(app)
 
     @app.context_processor
     def staff_helpers():

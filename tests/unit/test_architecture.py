@@ -11,8 +11,8 @@ Every module under ``locator/`` belongs to one *unit*, the row of the table it s
 * a feature's faces (``coverage.web``): its ``web.py``, ``pages.py``, ``api.py``,
   ``demand_web.py``, ``cli.py``. They use ``web`` and any feature's core, and never another
   feature's faces;
-* the wiring on top: ``app``, ``cli`` and ``web.staff`` (the staff sign-in pages, which also
-  register the features' staff blueprints until that wiring moves into ``app``).
+* the wiring on top: ``app`` (``create_app`` calls every part's ``init_app`` in turn) and
+  ``cli`` (the commands that belong to no feature: init, geodata, demo, users).
 
 ``locator/__init__.py`` is its own unit: it runs ``imports.gdal_guard`` (standard library
 only) before anything else and hands out ``create_app`` lazily from ``app``.
@@ -35,8 +35,7 @@ FEATURES = frozenset({"sites", "imports", "editing", "reports", "coverage", "exp
 #: A feature's Flask modules (module names inside the feature's folder).
 FACE_NAMES = frozenset({"web", "pages", "api", "demand_web", "cli"})
 #: Single modules that form a unit of their own (module → unit).
-SPECIAL = {"locator": "locator", "locator.app": "app", "locator.cli": "cli",
-           "locator.web.staff": "web.staff"}
+SPECIAL = {"locator": "locator", "locator.app": "app", "locator.cli": "cli"}
 FLASK_MODULES = ("flask", "werkzeug", "flask_babel", "flask_login", "flask_wtf")
 
 _CORES = BASE | {"geo", "store"} | FEATURES
@@ -49,8 +48,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     **{f: BASE | {"geo", "store"} | FEATURES for f in FEATURES},
     "web": _CORES,
     **{f"{f}.web": _CORES | {"web"} for f in FEATURES},
-    **{top: _CORES | {"web"} | _FACES | {"app", "cli", "web.staff"}
-       for top in ("app", "cli", "web.staff")},
+    **{top: _CORES | {"web"} | _FACES | {"app", "cli"} for top in ("app", "cli")},
     "locator": frozenset({"imports", "app"}),
 }
 
