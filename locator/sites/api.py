@@ -13,6 +13,13 @@ from locator.errors import NotFound
 from locator.geo import datum, hours
 from locator.geo.index import MAX_K
 from locator.jsonio import dumps
+from locator.sites.geojson import (
+    NearestQuery,
+    json_bool,
+    nearest_collection,
+    nearest_is_beyond,
+    stations_page,
+)
 from locator.vocabulary import KINDS, SERVICES
 from locator.web import openapi
 from locator.web import params as p
@@ -45,10 +52,6 @@ def _json(text: str, *, cache: str, etag: str | None = None,
     return response
 
 
-def _bool(value) -> str:
-    return "null" if value is None else ("true" if value else "false")
-
-
 @bp.get("/healthz")
 def healthz():
     """Liveness and the data version this worker serves."""
@@ -59,46 +62,31 @@ def healthz():
 @bp.get("/api/v1/nearest")
 def nearest():
     """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document."""
-    p.reject_unknown(request.args, NEAREST_PARAMS)
-    a = request.args.to_dict()  # one plain dict: absent parameters cost no exception
-    lat = p.number(a, "lat", low=-90, high=90, required=True)
-    lon = p.number(a, "lon", low=-180, high=180, required=True)
-    k = p.integer(a, "k", low=1, high=MAX_K, default=5)
-    kind = p.choice(a, "kind", KINDS)
-    services = p.choices(a, "services", SERVICES)
-    open_now = p.boolean(a, "open_now")
-    max_km = p.number(a, "max_km", low=0, high=1000)
-    source = p.choice(a, "datum", datum.DATUMS, default="wgs84")
-    include_closed = p.boolean(a, "include_closed")
-    all_day = p.boolean(a, "all_day")
-    nav = p.boolean(a, "nav")
-    wlon, wlat = datum.to_wgs84(lon, lat, source)
+    q = _nearest_query(request.args)
     snap = get_state().snapshot()
-    at = now()
-    res = snap.index.nearest(
-        wlon, wlat, k=k, kind=kind, services=services, open_at=at if open_now else None,
-        max_distance_m=None if max_km is None else max_km * 1000.0,
-        include_closed=include_closed, all_day=all_day)
-    heads = snap.feature_heads
-    features = ",".join(
-        f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{_bool(o)}}}'
-        + (f',"nav":{snap.navigation_json(pos)}}}' if nav else "}")
-        for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
-    query = dumps({"lon": wlon, "lat": wlat, "datum": "wgs84", "input_datum": source,
-                           "k": k, "max_km": max_km, "at": at.isoformat(timespec="seconds")})
-    body = (f'{{"type":"FeatureCollection","query":{query},'
-            f'"beyond_range":{_bool(res.beyond_range)},'
-            f'"numberReturned":{len(res.positions)},"data_version":{snap.version},'
-            f'"synthetic":{_bool(snap.synthetic)},"features":[{features}]}}')
+    res, body = nearest_collection(snap, q)
     response = _json(body, cache="no-store", mimetype=GEOJSON)
     searches = current_app.extensions.get(SEARCHES)  # counts only: see locator/coverage/demand
-    if searches is not None:
-        active = res.distance_m if not include_closed else res.distance_m[
-            snap.sites["status"].to_numpy()[res.positions] == "active"]
-        if searches.count(wlon, wlat, not (len(active) and active[0] <= SEARCH_RADIUS_M),
-                          at.date()):
-            response.call_on_close(searches.flush)  # after the response is sent
+    if searches is not None and searches.count(
+            q.lon, q.lat, nearest_is_beyond(snap, q, res, SEARCH_RADIUS_M), q.at.date()):
+        response.call_on_close(searches.flush)  # after the response is sent
     return response
+
+
+def _nearest_query(args) -> NearestQuery:
+    p.reject_unknown(args, NEAREST_PARAMS)
+    a = args.to_dict()  # one plain dict: absent parameters cost no exception
+    lat = p.number(a, "lat", low=-90, high=90, required=True)
+    lon = p.number(a, "lon", low=-180, high=180, required=True)
+    source = p.choice(a, "datum", datum.DATUMS, default="wgs84")
+    wlon, wlat = datum.to_wgs84(lon, lat, source)
+    return NearestQuery(
+        lon=wlon, lat=wlat, input_datum=source,
+        k=p.integer(a, "k", low=1, high=MAX_K, default=5), kind=p.choice(a, "kind", KINDS),
+        services=p.choices(a, "services", SERVICES), open_now=p.boolean(a, "open_now"),
+        max_km=p.number(a, "max_km", low=0, high=1000),
+        include_closed=p.boolean(a, "include_closed"), all_day=p.boolean(a, "all_day"),
+        nav=p.boolean(a, "nav"), at=now())
 
 
 @bp.get("/api/v1/stations")
@@ -106,26 +94,14 @@ def stations():
     """Sites that are not removed, filtered by bbox, district and kind, one page at a time."""
     p.reject_unknown(request.args, STATIONS_PARAMS)
     a = request.args.to_dict()
-    box = p.bbox(a)
-    district = p.choice(a, "district", get_state().district_codes())
-    kind = p.choice(a, "kind", KINDS)
-    limit = p.integer(a, "limit", low=1, high=MAX_LIMIT, default=100)
-    offset = p.integer(a, "offset", low=0, high=10**7, default=0)
     snap = get_state().snapshot()
-    positions = snap.select(bbox=box, district=district, kind=kind)
-    page = positions[offset:offset + limit]
-    heads = snap.feature_heads
-    features = ",".join(heads[i] + "}}" for i in page)
-    links = ""
-    if offset + limit < len(positions):
-        nxt = url_for("api.stations", **{**a, "offset": offset + limit},
-                      _external=False)
-        links = dumps([{"rel": "next", "href": nxt, "type": "application/geo+json"}])
-    body = (f'{{"type":"FeatureCollection","numberMatched":{len(positions)},'
-            f'"numberReturned":{len(page)},"data_version":{snap.version},'
-            f'"synthetic":{_bool(snap.synthetic)},'
-            + (f'"next":{dumps(nxt)},"links":{links},' if links else '"links":[],')
-            + f'"features":[{features}]}}')
+    body = stations_page(
+        snap, bbox=p.bbox(a),
+        district=p.choice(a, "district", get_state().district_codes()),
+        kind=p.choice(a, "kind", KINDS),
+        limit=p.integer(a, "limit", low=1, high=MAX_LIMIT, default=100),
+        offset=p.integer(a, "offset", low=0, high=10**7, default=0),
+        next_href=lambda offset: url_for("api.stations", **{**a, "offset": offset}))
     tag = hashlib.sha1(f"{snap.version}?{request.query_string!r}".encode()).hexdigest()[:20]
     return _json(body, cache="public, max-age=60", etag=tag, mimetype=GEOJSON)
 
@@ -140,7 +116,7 @@ def station(site_id: str):
         raise NotFound("没有找到这个站点（可能已撤销）。", code="station_not_found")
     at = now()
     state = hours.open_at(snap.sites["opening_hours"].iat[pos], at)
-    body = f'{snap.feature_heads[pos]},"open_now":{_bool(state)}}}}}'
+    body = f'{snap.feature_heads[pos]},"open_now":{json_bool(state)}}}}}'
     return _json(body, cache="no-cache", mimetype=GEOJSON)
 
 
