@@ -1,13 +1,12 @@
 """Nearest sites: exact k-nearest by geodesic distance on the WGS-84 ellipsoid.
 
-The sites are kept as GeoPandas layers per union district (the data model the map,
-coverage and staff views share). Searching only the courier's own district is wrong for
-7-11 % of users near borders (research/performance.md §4), so the search runs over
-**one Shapely STRtree spanning all district layers** in a metric CRS. We measured the
-alternative — a tree per district plus a border-aware search that visits every district
-nearer than the current k-th candidate — in ``benchmarks/bench_nearest.py``: it gives the
-same answers but costs more per query (several tree calls instead of one), so the single
-tree serves the requests and the per-district layers serve everything else.
+Searching only the courier's own district is wrong for 7-11 % of users near borders
+(research/performance.md §4), so the search runs over **one Shapely STRtree of every
+site** in a metric CRS. We measured the alternative — a tree per district plus a
+border-aware search that visits every district nearer than the current k-th candidate —
+in ``benchmarks/bench_nearest.py``: it gives the same answers but costs more per query
+(several tree calls instead of one). The index keeps no per-district layers: nothing
+needs them (filters by district are a column test on the snapshot).
 
 Exactness. Planar work happens in UTM zone 50N (EPSG:32650), whose point scale factor
 ``s`` over Hebei and a wide margin around it stays within ``[0.9996, 1.002]``. A straight
@@ -26,7 +25,6 @@ import datetime as dt
 import heapq
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -126,10 +124,6 @@ class SiteIndex:
         self._masks: dict[tuple, tuple[np.ndarray, int]] = {}
         self._states: dict[dt.datetime, list] = {}
         self._grid = _density_grid(self.x, self.y)
-        self.layers = {
-            code: gpd.GeoDataFrame(group, geometry=points[group.index], crs=METRIC_CRS)
-            for code, group in sites.groupby("district_code", sort=True)
-        }
 
     def __len__(self) -> int:
         return len(self.sites)
