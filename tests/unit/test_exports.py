@@ -22,7 +22,9 @@ from pypdf import PdfReader
 
 from locator.coverage import engine as coverage
 from locator.escape import csv_cell, html_text
+from locator.exports import drawing, html_map
 from locator.exports import writers as exports
+from locator.exports.layers import hexagons
 from locator.jsonio import dumps as script_json
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
@@ -230,7 +232,7 @@ def test_station_kml_is_escaped_xml(out):
     assert len(folders["工会驿站"].findall("k:Placemark", ns)) == 6
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg", "kml"])
+@pytest.mark.parametrize("fmt", exports.STATION_FORMATS)
 def test_station_exports_with_no_sites(out, fmt):
     assert exports.export_stations(hostile_sites().iloc[0:0], out / f"none.{fmt}", fmt) == 0
     assert (out / f"none.{fmt}").stat().st_size > 0
@@ -253,7 +255,7 @@ def test_html_is_self_contained_and_escaped(engine, out, written):
     for raw in (XSS, "<img src=x", "${alert", "</script><script>alert(2)"):
         assert raw not in text
     assert "<link" not in text and not re.search(r"<script[^>]+src=", text)
-    leaflet_js, _ = exports._leaflet_assets()
+    leaflet_js, _ = html_map.leaflet_assets()
     assert leaflet_js in text  # inlined; outside it, nothing points off the file
     assert not re.search(r"""(src|href|url)[=(]["']?(https?:)?//""",
                          text.replace(leaflet_js, ""))
@@ -301,8 +303,8 @@ def test_no_synthetic_notice_for_real_data(square, out):  # noqa: F811
 def test_missing_cjk_font_is_a_clear_error(monkeypatch):
     from matplotlib import font_manager
 
-    monkeypatch.setattr(exports, "CJK_FONT_FILES", ())
-    monkeypatch.setattr(exports, "CJK_FAMILIES", ("No Such Font",))
+    monkeypatch.setattr(drawing, "CJK_FONT_FILES", ())
+    monkeypatch.setattr(drawing, "CJK_FAMILIES", ("No Such Font",))
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     with pytest.raises(exports.ExportError, match="fonts-wqy-microhei"):
         exports.find_cjk_font()
@@ -348,7 +350,7 @@ def test_vectorised_hexagons_equal_one_by_one(points, resolution):
     import shapely
 
     cells = [h3n.latlng_to_cell(lat, lon, resolution) for lon, lat in points]
-    fast = exports._hexagons(cells)
+    fast = hexagons(cells)
     slow = [shapely.Polygon([(lng, lat) for lat, lng in h3n.cell_to_boundary(int(c))])
             for c in cells]
     assert len(fast) == len(slow)
@@ -360,7 +362,7 @@ def test_pentagons_take_the_slow_branch():
 
     pentagon = int(h3n.get_pentagons(0)[0])
     hexagon = h3n.latlng_to_cell(38.0, 114.5, 8)
-    polys = exports._hexagons([pentagon, hexagon])
+    polys = hexagons([pentagon, hexagon])
     assert [len(p.exterior.coords) - 1 for p in polys] == [5, 6]
 
 
