@@ -1,7 +1,7 @@
 """Coverage as data files: GeoJSON, GeoPackage, XLSX and CSV.
 
 Each writer takes :class:`~locator.exports.layers.CoverageLayers`, the output path and a
-progress callback (the signature every writer shares), and
+progress callback (the signature :class:`locator.exports.registry.Format` expects), and
 writes atomically. Coordinates are WGS-84 lon/lat (EPSG:4326); radii and distances
 geodesic metres, areas km².
 """

@@ -8,8 +8,8 @@ CSV, XLSX and GeoPackage, a list in GeoJSON. Coordinates are WGS-84 lon/lat degr
 KML is written by ElementTree (XML escaping) and its HTML ``description`` is escaped text
 too (:func:`locator.escape.html_text`).
 
-Each writer takes a :class:`StationList`, the output path and a progress callback (the signature
-every writer shares), and writes atomically.
+Each writer takes a :class:`StationList`, the output path and a progress callback (the
+signature :class:`locator.exports.registry.Format` expects), and writes atomically.
 """
 
 from __future__ import annotations

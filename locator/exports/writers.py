@@ -1,5 +1,5 @@
-"""The two ways in: :func:`export_coverage` and :func:`export_stations` pick the format's
-writer and run it.
+"""The two ways in: :func:`export_coverage` and :func:`export_stations` look the format up
+in :data:`locator.exports.registry.FORMATS` and run its writer.
 
 Coverage: GeoJSON (RFC 7946), GeoPackage, XLSX, CSV (:mod:`~locator.exports.coverage_files`),
 a self-contained offline HTML map (:mod:`~locator.exports.html_map`), a print-quality PNG
@@ -24,44 +24,53 @@ import pandas as pd
 
 from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
 from locator.errors import shown
-from locator.exports.coverage_files import (
-    write_coverage_csv,
-    write_coverage_geojson,
-    write_coverage_gpkg,
-    write_coverage_xlsx,
-)
-from locator.exports.drawing import find_cjk_font, write_coverage_png
+from locator.exports.drawing import find_cjk_font
 from locator.exports.files import ExportError, Progress, no_progress
-from locator.exports.html_map import write_coverage_html
 from locator.exports.layers import CoverageLayers, coverage_layers, with_population_csv
-from locator.exports.pdf_report import write_coverage_pdf
-from locator.exports.stations import (
-    PREPARE_STEP,
-    station_list,
-    write_stations_csv,
-    write_stations_geojson,
-    write_stations_gpkg,
-    write_stations_kml,
-    write_stations_xlsx,
+from locator.exports.registry import (
+    COVERAGE_FORMATS,
+    STATION_FORMATS,
+    WRITE_STEP,
+    Format,
+    find,
+    formats_of,
 )
+from locator.exports.stations import PREPARE_STEP, station_list
 
 __all__ = [
     "COVERAGE_FORMATS", "STATION_FORMATS", "CoverageLayers", "ExportError",
     "coverage_layers", "coverage_steps", "export_coverage", "export_stations",
-    "find_cjk_font", "with_population_csv",
+    "find_cjk_font", "progress_steps", "with_population_csv",
 ]
-
-COVERAGE_FORMATS = ("geojson", "gpkg", "xlsx", "csv", "html", "png", "pdf")
-STATION_FORMATS = ("csv", "xlsx", "geojson", "gpkg", "kml")
-WRITE_STEP = "写入 write"
 
 #: How many gap areas and suggested sites a coverage file lists.
 SITES_LISTED = 10
 
 
+def _format(kind: str, fmt: str) -> Format:
+    """The row of ``fmt``; an :class:`ExportError` (status 400) naming the choices if none."""
+    row = find(kind, fmt)
+    if row is None:
+        raise ExportError(f"不支持的格式 {shown(fmt)}（可选 {', '.join(formats_of(kind))}）。",
+                          code="bad_format", status=400)
+    return row
+
+
+def progress_steps(kind: str, fmt: str) -> int:
+    """How many times :func:`export_coverage` (kind "coverage") or :func:`export_stations`
+    (kind "stations") calls ``progress`` for format ``fmt``.
+
+    Raises
+    ------
+    ExportError
+        For an unknown format (status 400).
+    """
+    return _format(kind, fmt).progress_steps
+
+
 def coverage_steps(fmt: str) -> int:
     """How many times :func:`export_coverage` calls ``progress`` for a format."""
-    return 5 + (fmt == "gpkg") + (fmt == "pdf")
+    return progress_steps("coverage", fmt)
 
 
 def export_coverage(engine: CoverageEngine, path: str | Path, fmt: str, *,
@@ -87,8 +96,8 @@ def export_coverage(engine: CoverageEngine, path: str | Path, fmt: str, *,
         Time stamp printed on the file (default: now, Asia/Shanghai).
     progress : callable, optional
         Called with a label :func:`coverage_steps` times: the steps of
-        :data:`~locator.exports.layers.LAYER_STEPS`, the format's own, then "写入 write"
-        once the file is in place.
+        :data:`~locator.exports.layers.LAYER_STEPS`, the format's own, then
+        :data:`~locator.exports.registry.WRITE_STEP` once the file is in place.
 
     Returns
     -------
@@ -102,29 +111,13 @@ def export_coverage(engine: CoverageEngine, path: str | Path, fmt: str, *,
     locator.errors.BadRequest
         For an unknown district or a radius out of range.
     """
-    if fmt not in COVERAGE_FORMATS:
-        raise ExportError(f"不支持的格式 {shown(fmt)}（可选 {', '.join(COVERAGE_FORMATS)}）。",
-                          code="bad_format", status=400)
+    row = _format("coverage", fmt)
     engine.check_district(district)
     step = progress or no_progress
-    n = 0 if fmt == "csv" else SITES_LISTED  # the CSV holds the figures only
+    n = 0 if row.figures_only else SITES_LISTED
     layers = coverage_layers(engine, radius_m, district, gaps=n, suggestions=n, now=now,
                              progress=step)
-    path = Path(path)
-    if fmt == "geojson":
-        write_coverage_geojson(layers, path)
-    elif fmt == "gpkg":
-        write_coverage_gpkg(layers, path, step)
-    elif fmt == "xlsx":
-        write_coverage_xlsx(layers, path)
-    elif fmt == "csv":
-        write_coverage_csv(layers, path)
-    elif fmt == "html":
-        write_coverage_html(layers, path)
-    elif fmt == "png":
-        write_coverage_png(layers, path)
-    else:
-        write_coverage_pdf(layers, path, step)
+    row.writer(layers, Path(path), step)
     step(WRITE_STEP)
     return layers
 
@@ -146,8 +139,10 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
         them; ``services`` is ``|``-separated codes in CSV, XLSX and GeoPackage.
         Coordinates are WGS-84 lon/lat (EPSG:4326).
     progress : callable, optional
-        Called twice: :data:`~locator.exports.stations.PREPARE_STEP`, then "写入 write"
-        before the file is written.
+        Called ``progress_steps("stations", fmt)`` times:
+        :data:`~locator.exports.stations.PREPARE_STEP`, then
+        :data:`~locator.exports.registry.WRITE_STEP` before the file is written, then the
+        format's own steps.
 
     Returns
     -------
@@ -159,16 +154,11 @@ def export_stations(sites: pd.DataFrame, path: str | Path, fmt: str, *,
     ExportError
         For an unknown format (status 400).
     """
-    if fmt not in STATION_FORMATS:
-        raise ExportError(f"不支持的格式 {shown(fmt)}（可选 {', '.join(STATION_FORMATS)}）。",
-                          code="bad_format", status=400)
+    row = _format("stations", fmt)
     step = progress or no_progress
     step(PREPARE_STEP)
     stations = station_list(sites)
     step(WRITE_STEP)
-    writer = {"csv": write_stations_csv, "xlsx": write_stations_xlsx,
-              "geojson": write_stations_geojson, "gpkg": write_stations_gpkg,
-              "kml": write_stations_kml}[fmt]
-    writer(stations, Path(path))
+    row.writer(stations, Path(path), step)
     return len(sites)
 

@@ -22,9 +22,10 @@ from pypdf import PdfReader
 
 from locator.coverage import engine as coverage
 from locator.escape import csv_cell, html_text
-from locator.exports import drawing, html_map
+from locator.exports import downloads, drawing, html_map, registry
 from locator.exports import writers as exports
-from locator.exports.layers import hexagons
+from locator.exports.layers import coverage_layers, hexagons
+from locator.exports.stations import station_list
 from locator.jsonio import dumps as script_json
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
@@ -244,6 +245,76 @@ def test_unknown_formats_are_refused(engine, out):
     with pytest.raises(exports.ExportError):
         exports.export_stations(hostile_sites(), out / "x.shp", "shp")
     assert not (out / "x.docx").exists()
+
+
+# --------------------------------------------------------------------------------------
+# The format registry: one row and one writer per format
+
+
+def test_every_format_has_a_writer_a_media_type_and_a_label():
+    assert registry.FORMATS and {f.kind for f in registry.FORMATS} == set(registry.KINDS)
+    for f in registry.FORMATS:
+        assert callable(f.writer), f
+        assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", f.mimetype), f
+        assert f.label.strip(), f
+        assert registry.MIMETYPES[f.key] == f.mimetype
+        assert registry.FORMAT_LABELS[f.key] == f.label
+    assert exports.COVERAGE_FORMATS == registry.formats_of("coverage")
+    assert exports.STATION_FORMATS == registry.formats_of("stations")
+    assert downloads.MIMETYPES is registry.MIMETYPES
+    offered = set(exports.COVERAGE_FORMATS) | set(exports.STATION_FORMATS)
+    assert set(registry.MIMETYPES) == set(registry.FORMAT_LABELS) == offered
+
+
+def test_a_format_without_a_media_type_is_refused():
+    """Adding a row without a MIME type fails when the table is built, not after a file
+    has been written (as a missing MIMETYPES entry once did)."""
+    with pytest.raises(TypeError):
+        registry.Format("coverage", "docx", lambda data, path, step: None,
+                        label="Word")
+    for mimetype in ("", None, "word"):
+        with pytest.raises(ValueError, match="media type"):
+            registry.Format("coverage", "docx", lambda data, path, step: None, mimetype,
+                            "Word")
+    with pytest.raises(ValueError, match="label"):
+        registry.Format("stations", "docx", lambda data, path, step: None,
+                        "application/msword", "")
+
+
+@pytest.fixture(scope="module")
+def samples(engine):
+    """A small input for each kind of writer."""
+    return {"coverage": coverage_layers(engine, 1000, "990100", gaps=3, suggestions=3,
+                                        now=NOW),
+            "stations": station_list(hostile_sites())}
+
+
+@pytest.mark.parametrize("row", registry.FORMATS, ids=lambda f: f"{f.kind}-{f.key}")
+def test_every_writer_writes_a_file(samples, tmp_path, row):
+    calls = []
+    path = tmp_path / f"sample.{row.key}"
+    row.writer(samples[row.kind], path, calls.append)
+    assert path.stat().st_size > 0
+    assert calls == list(row.steps)  # the labels the row announces, in order
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("fmt", exports.STATION_FORMATS)
+def test_station_progress_is_reported_as_announced(out, fmt):
+    calls = []
+    exports.export_stations(hostile_sites(), out / f"steps.{fmt}", fmt, progress=calls.append)
+    assert len(calls) == exports.progress_steps("stations", fmt)
+
+
+def test_every_format_label_is_translated():
+    """The download buttons translate the labels at run time, so extraction cannot see
+    them: the English catalogue must hold each one that is not the same in English."""
+    from babel.messages.pofile import read_po
+
+    with open(html_map.ROOT / "locator/translations/en/LC_MESSAGES/messages.po", "rb") as f:
+        translated = {m.id for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    assert {label for label in registry.FORMAT_LABELS.values()
+            if not label.isascii()} - translated == set()
 
 
 # --------------------------------------------------------------------------------------
