@@ -56,7 +56,16 @@ def write_coverage_geojson(layers: CoverageLayers, path: Path,
     Per-county coverage polygons (with the county's figures), gap hexagons and suggested
     sites, told apart by the ``layer`` property; the area's figures and notes in the
     ``metadata`` member. (The 0.5 km² grid is in the GeoPackage: as GeoJSON it would be
-    ~100 MB for the province.) Reports no progress of its own.
+    ~100 MB for the province.)
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
     """
     layer_features = (
         features(layers.coverage, {"layer": "coverage", "radius_m": layers.radius_m})
@@ -75,7 +84,16 @@ def write_coverage_gpkg(layers: CoverageLayers, path: Path,
     Layers ``counties``, ``coverage`` (MultiPolygons), ``grid`` (H3 res-8 demand cells
     with ``distance_m``, geodesic metres to the nearest active station), ``gaps``,
     ``suggestions``, ``stations`` and a ``summary`` table (no geometry) of the area's
-    figures and notes. Reports :data:`GRID_STEP` before building the grid.
+    figures and notes.
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Called with :data:`GRID_STEP` before the grid is built.
     """
     import pyogrio
 
@@ -98,7 +116,16 @@ def write_coverage_xlsx(layers: CoverageLayers, path: Path,
 
     Sheets 概况 (headline figures and notes), 区县 (per county), 地区 (per district,
     province only), 缺口 (gaps, centres in WGS-84 degrees), 建议选址 (suggested sites).
-    Every string is a text cell. Reports no progress of its own.
+    Every string is a text cell.
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
     """
     wb = new_workbook()
     xlsx_sheet(wb, "概况", ["项目", "数值"],
@@ -125,8 +152,17 @@ def write_coverage_csv(layers: CoverageLayers, path: Path,
     """One CSV table of figures (English column names, no geometry).
 
     The area, then its districts (province only), then its counties; the ``level``
-    column tells them apart. The notes ride in the last column of row one. Reports no
-    progress of its own.
+    column tells them apart. The notes ride in the last column of row one. Radius in
+    metres, areas in km², shares as fractions (0..1).
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
     """
     columns = list(FIGURE_COLUMNS)
     r = layers.report

@@ -68,8 +68,19 @@ class Download:
 def download_name(kind: str, fmt: str, area_name: str, radius_m: int | None = None) -> str:
     """The file name offered to the user, e.g. ``石家庄市-驿站覆盖-1000米.pdf``.
 
-    ``area_name`` comes from our boundaries (a district name or 河北省), never from a
-    request.
+    Parameters
+    ----------
+    kind : {"coverage", "stations"}
+    fmt : str
+        The format's key, used as the suffix.
+    area_name : str
+        From our boundaries (a district name or 河北省), never from a request.
+    radius_m : int, optional
+        Service radius, metres (coverage only).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -104,6 +115,22 @@ class DownloadCache:
         """A coverage export (:func:`locator.exports.writers.export_coverage`) of the province or
         a district at ``radius_m``, written on first request.
 
+        Parameters
+        ----------
+        engine : CoverageEngine
+            The coverage engine of the data version (and demand) to report.
+        fmt : str
+            A key of :data:`locator.exports.registry.COVERAGE_FORMATS`.
+        radius_m : int
+            Service radius, geodesic metres.
+        district : str, optional
+            Union district code; the province when None.
+
+        Returns
+        -------
+        Download
+            The open file (WGS-84 coordinates) and how to offer it.
+
         Raises
         ------
         locator.exports.writers.ExportError
@@ -135,8 +162,24 @@ class DownloadCache:
             Every site that is not removed (the snapshot of ``version``).
         version : int
             The data version of ``sites``.
+        fmt : str
+            A key of :data:`locator.exports.registry.STATION_FORMATS`.
         regions : locator.geo.regions.Regions
             For the district's name and the list of valid codes.
+        district : str, optional
+            Union district code; every district when None.
+
+        Returns
+        -------
+        Download
+            The open file (WGS-84 coordinates) and how to offer it.
+
+        Raises
+        ------
+        locator.exports.writers.ExportError
+            For an unknown format (status 400) or a failed export.
+        locator.errors.BadRequest
+            For an unknown district.
         """
         row = _format("stations", fmt)
         if district is not None and district not in set(regions.districts["code"]):

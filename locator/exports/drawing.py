@@ -39,6 +39,11 @@ def find_cjk_font() -> str:
     """The family name of an installed font with Chinese glyphs, registered with
     matplotlib.
 
+    Returns
+    -------
+    str
+        A font family name, e.g. ``WenQuanYi Micro Hei``.
+
     Raises
     ------
     ExportError
@@ -62,14 +67,37 @@ def find_cjk_font() -> str:
 
 def rc_params() -> dict:
     """matplotlib settings for every figure here: the CJK font, TrueType (type 42) fonts
-    in PDF, no math parsing, an ASCII minus, text kept as text in SVG."""
+    in PDF, no math parsing, an ASCII minus, text kept as text in SVG.
+
+    Returns
+    -------
+    dict
+        For ``matplotlib.rc_context``.
+
+    Raises
+    ------
+    ExportError
+        When no CJK font is installed (:func:`find_cjk_font`).
+    """
     return {"font.family": [find_cjk_font(), "DejaVu Sans"], "pdf.fonttype": 42,
             "text.parse_math": False, "axes.unicode_minus": False, "svg.fonttype": "none"}
 
 
 def wrap(text: str, width: int) -> str:
-    """Wrap CJK text by characters (textwrap splits on spaces only): a line breaks after
-    punctuation once ``width`` characters are reached, or at ``width + 6`` regardless."""
+    """Wrap CJK text by characters (textwrap splits on spaces only).
+
+    Parameters
+    ----------
+    text : str
+    width : int
+        Characters: a line breaks after punctuation once it is this long, and at
+        ``width + 6`` characters regardless.
+
+    Returns
+    -------
+    str
+        The lines joined by ``\n``.
+    """
     lines, line = [], ""
     for ch in text:
         line += ch
@@ -266,7 +294,19 @@ def map_figure(layers: CoverageLayers, *, figsize=A4_LANDSCAPE_IN):
 def write_coverage_png(layers: CoverageLayers, path: Path, progress: Progress | None = None,
                        *, dpi: int = 200) -> None:
     """The coverage map (:func:`map_figure`) as a PNG: A4 landscape, 200 dpi by default
-    (2338 × 1654 pixels). Reports no progress of its own."""
+    (2338 × 1654 pixels), drawn in UTM 50N (EPSG:32650).
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    dpi : int
+        Resolution, dots per inch.
+    """
     import matplotlib
 
     with matplotlib.rc_context(rc_params()):

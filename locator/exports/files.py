@@ -56,7 +56,13 @@ class ExportError(LocatorError):
 
 
 def no_progress(_label: str) -> None:
-    """The :data:`Progress` callback that reports nothing."""
+    """The :data:`Progress` callback that reports nothing.
+
+    Parameters
+    ----------
+    _label : str
+        Ignored.
+    """
 
 
 @contextlib.contextmanager
@@ -127,8 +133,18 @@ def features(frame: gpd.GeoDataFrame, extra: dict | None = None, digits: int = 6
 
 
 def gpkg_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A copy whose columns GeoPackage can hold: lists become ``|``-joined text, dates
-    ISO 8601 text. The geometry and its CRS are unchanged."""
+    """A copy of ``frame`` whose columns GeoPackage can hold.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Lists become ``|``-joined text, dates and times ISO 8601 text; the geometry and
+        its CRS are unchanged.
+    """
     out = frame.copy()
     for column in out.columns:
         if column == out.geometry.name:
@@ -146,14 +162,34 @@ def gpkg_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def records(frame: pd.DataFrame, columns: Sequence[str]) -> list[list]:
-    """The rows of ``frame`` as lists of the values of ``columns``, in that order."""
+    """The rows of a table as plain lists.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    columns : sequence of str
+        The columns to take, in this order.
+
+    Returns
+    -------
+    list of list
+        One list per row.
+    """
     return [[row[c] for c in columns] for row in frame.to_dict("records")]
 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[Sequence]) -> None:
     """Write a CSV: UTF-8 with a BOM (Excel then reads Chinese correctly), RFC 4180
     quoting, and no cell that a spreadsheet would evaluate (:func:`locator.escape.csv_cell`).
-    None is written as an empty cell."""
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output file, replaced atomically.
+    header : list of str
+    rows : iterable of sequence
+        Values are cleaned by :func:`locator.jsonio.plain`; None becomes an empty cell.
+    """
     with atomic(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([csv_cell(h) for h in header])

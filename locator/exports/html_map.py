@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def leaflet_assets() -> tuple[str, str]:
-    """Leaflet's JavaScript (without its source-map comment) and CSS, to inline.
+    """Leaflet's JavaScript and CSS, to inline.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The JavaScript (without its source-map comment) and the CSS.
 
     Raises
     ------
@@ -99,9 +104,19 @@ def _site_collections(layers: CoverageLayers) -> tuple[dict, dict]:
 
 
 def map_data(layers: CoverageLayers) -> dict:
-    """The map's layers as GeoJSON FeatureCollections (EPSG:4326) with HTML popups made
-    of escaped text: ``counties`` (simplified by 20 m), ``coverage`` (5 m), ``gaps``,
-    ``suggestions``, ``stations``; and ``radius_m`` (metres)."""
+    """The map's layers for the HTML page, with HTML popups made of escaped text.
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+
+    Returns
+    -------
+    dict
+        GeoJSON FeatureCollections in WGS-84 (EPSG:4326): ``counties`` (simplified by
+        20 m, coordinates to 5 decimals), ``coverage`` (5 m, 5 decimals), ``gaps``,
+        ``suggestions``, ``stations`` (6 decimals); and ``radius_m`` (metres).
+    """
     coverage = _simplified(layers.coverage[["geometry"]], 5.0)
     gaps, suggestions = _site_collections(layers)
     station_features = [
@@ -121,9 +136,18 @@ def map_data(layers: CoverageLayers) -> dict:
 
 def write_coverage_html(layers: CoverageLayers, path: Path,
                         progress: Progress | None = None) -> None:
-    """A single HTML file that opens offline: Leaflet and the data (:func:`map_data`)
-    inlined, no tiles; headline figures and a per-county table beside the map. Reports
-    no progress of its own."""
+    """A single HTML file that opens offline: Leaflet and the data (:func:`map_data`,
+    EPSG:4326) inlined, no tiles; headline figures and a per-county table beside the map.
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(loader=FileSystemLoader(ROOT / "templates"),

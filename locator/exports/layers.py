@@ -128,8 +128,19 @@ class CoverageLayers:
         return self.engine.grid.note
 
     def label(self, text: str) -> str:
-        """A label in the words of the demand in use: people as a proxy (the census), people
-        (an uploaded grid) or searches ("人口" becomes "查询", "人" "次")."""
+        """A label in the words of the demand in use.
+
+        Parameters
+        ----------
+        text : str
+            Chinese text written for the census proxy (人口, 粗略代理).
+
+        Returns
+        -------
+        str
+            Unchanged for the census proxy; without "（粗略代理）"/"（代理）" for an
+            uploaded grid; for searches also "人口" becomes "查询" and "人" "次".
+        """
         if self.engine.grid.coarse_proxy:
             return text
         text = text.replace("（粗略代理）", "").replace("（代理）", "")
@@ -167,7 +178,18 @@ def hexagons(cells) -> np.ndarray:
 
 
 def to_metric(lon, lat):
-    """WGS-84 lon/lat degrees → UTM 50N (EPSG:32650) x, y metres (arrays or scalars)."""
+    """Project WGS-84 to UTM 50N.
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        WGS-84 (EPSG:4326) degrees.
+
+    Returns
+    -------
+    tuple
+        x, y: UTM 50N (EPSG:32650) metres, of the shape of ``lon``.
+    """
     from pyproj import Transformer
 
     return Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(lon, lat)
@@ -258,6 +280,10 @@ def coverage_layers(engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
 def grid_layer(layers: CoverageLayers) -> gpd.GeoDataFrame:
     """The demand grid of the area: H3 cells with population, distance and coverage.
 
+    Parameters
+    ----------
+    layers : CoverageLayers
+
     Returns
     -------
     geopandas.GeoDataFrame
@@ -283,9 +309,20 @@ def grid_layer(layers: CoverageLayers) -> gpd.GeoDataFrame:
 
 
 def figure_text(value, kind: str = "") -> str:
-    """A figure as text for people: ``kind`` "pct" a percentage with one decimal, "int"
-    a rounded integer with thousands separators; else floats with one decimal, integers
-    with separators. None (or NaN) is "—"."""
+    """A figure as text for people.
+
+    Parameters
+    ----------
+    value : number, str or None
+    kind : {"", "pct", "int"}
+        "pct": a fraction shown as a percentage with one decimal; "int": rounded to an
+        integer; "": floats with one decimal. Numbers get thousands separators.
+
+    Returns
+    -------
+    str
+        "—" for None or NaN.
+    """
     value = plain(value)
     if value is None:
         return "—"
@@ -299,9 +336,19 @@ def figure_text(value, kind: str = "") -> str:
 
 
 def summary_rows(layers: CoverageLayers) -> list[tuple[str, str, str]]:
-    """(key, Chinese label, value as text) for the area's headline figures and notes:
-    title, area, radius (metres), the figures of :data:`FIGURE_COLUMNS` (areas km²), time
-    stamp, data version, sources, demand note, method and, for demo data, the notice."""
+    """The area's headline figures and notes, as text.
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+
+    Returns
+    -------
+    list of tuple of (str, str, str)
+        (key, Chinese label, value as text): title, area, district code, radius (metres),
+        the figures of :data:`FIGURE_COLUMNS` (areas km², shares as percentages), time
+        stamp, data version, sources, demand note, method and, for demo data, the notice.
+    """
     r = layers.report
     rows = [
         ("title", "标题", layers.title),

@@ -137,8 +137,16 @@ def write_coverage_pdf(layers: CoverageLayers, path: Path,
 
     The map (:func:`locator.exports.drawing.map_figure`); headline figures and method;
     per-district table (province only) and per-county tables, 26 rows a page; gaps and
-    suggested sites. Metadata: title, author, subject, creation date (UTC). Reports
-    :data:`MAP_STEP` before drawing the map.
+    suggested sites. Metadata: title, author, subject, creation date (UTC).
+
+    Parameters
+    ----------
+    layers : CoverageLayers
+        The area's layers, WGS-84 (EPSG:4326).
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Called with :data:`MAP_STEP` before the map is drawn.
     """
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages

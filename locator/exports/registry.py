@@ -140,12 +140,34 @@ _BY_KIND_KEY = {(f.kind, f.key): f for f in FORMATS}
 
 
 def find(kind: str, key: str) -> Format | None:
-    """The row of ``key`` for ``kind``; None when there is none."""
+    """Look a format up.
+
+    Parameters
+    ----------
+    kind : {"coverage", "stations"}
+    key : str
+        The format's name, e.g. "pdf".
+
+    Returns
+    -------
+    Format or None
+        None when ``kind`` has no such format.
+    """
     return _BY_KIND_KEY.get((kind, key))
 
 
 def formats_of(kind: str) -> tuple[str, ...]:
-    """The keys of ``kind``'s formats, in table order."""
+    """The formats of one kind.
+
+    Parameters
+    ----------
+    kind : {"coverage", "stations"}
+
+    Returns
+    -------
+    tuple of str
+        The keys, in table order.
+    """
     return tuple(f.key for f in FORMATS if f.kind == kind)
 
 

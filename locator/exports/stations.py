@@ -47,8 +47,20 @@ KIND_LABELS = {"station": "工会驿站", "mother_room": "爱心妈妈小屋"}
 
 
 def station_columns(sites: pd.DataFrame) -> pd.DataFrame:
-    """The public columns of ``sites`` (and its geometry, for a GeoDataFrame), with
-    ``services`` as ``|``-joined codes."""
+    """The public columns of a station table, as the files hold them.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame or geopandas.GeoDataFrame
+        Station records.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        A copy: the columns of :data:`locator.sites.snapshot.PUBLIC_FIELDS` that ``sites``
+        has, in that order (and its geometry, for a GeoDataFrame, CRS unchanged), with
+        ``services`` as ``|``-joined codes.
+    """
     from locator.sites.snapshot import PUBLIC_FIELDS
 
     columns = [c for c in PUBLIC_FIELDS if c in sites.columns]
@@ -79,7 +91,17 @@ class StationList:
 
 
 def station_list(sites: pd.DataFrame) -> StationList:
-    """Prepare ``sites`` (station records, ``lon``/``lat`` WGS-84 degrees) for a writer."""
+    """Prepare station records for a writer.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Station records (``lon``/``lat`` WGS-84 degrees, ``services`` lists of codes).
+
+    Returns
+    -------
+    StationList
+    """
     synthetic = bool(sites["synthetic"].any()) if len(sites) and "synthetic" in sites else False
     return StationList(sites=sites, table=station_columns(sites), synthetic=synthetic)
 
@@ -87,14 +109,32 @@ def station_list(sites: pd.DataFrame) -> StationList:
 def write_stations_csv(stations: StationList, path: Path,
                        progress: Progress | None = None) -> None:
     """A CSV of the public columns (UTF-8 with BOM; no live formula); ``lon``/``lat``
-    WGS-84 degrees."""
+    WGS-84 degrees.
+
+    Parameters
+    ----------
+    stations : StationList
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     write_csv(path, list(stations.table.columns), stations.table.itertuples(index=False))
 
 
 def write_stations_xlsx(stations: StationList, path: Path,
                         progress: Progress | None = None) -> None:
     """An Excel workbook: sheet 站点 (the public columns, every string a text cell;
-    ``lon``/``lat`` WGS-84 degrees) and, for demo data, a sheet 说明 with the notice."""
+    ``lon``/``lat`` WGS-84 degrees) and, for demo data, a sheet 说明 with the notice.
+
+    Parameters
+    ----------
+    stations : StationList
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     table = stations.table
     wb = new_workbook()
     xlsx_sheet(wb, "站点", list(table.columns), table.values.tolist(),
@@ -108,7 +148,16 @@ def write_stations_xlsx(stations: StationList, path: Path,
 def write_stations_geojson(stations: StationList, path: Path,
                            progress: Progress | None = None) -> None:
     """A GeoJSON (RFC 7946, EPSG:4326) FeatureCollection of points, the site's ``id`` as
-    feature id and ``services`` as a list; members ``synthetic`` and ``notice``."""
+    feature id and ``services`` as a list; members ``synthetic`` and ``notice``.
+
+    Parameters
+    ----------
+    stations : StationList
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     from locator.sites.snapshot import PUBLIC_FIELDS
 
     point_features = []
@@ -128,7 +177,16 @@ def write_stations_geojson(stations: StationList, path: Path,
 
 def write_stations_gpkg(stations: StationList, path: Path,
                         progress: Progress | None = None) -> None:
-    """A GeoPackage with one point layer ``stations`` (EPSG:4326) of the public columns."""
+    """A GeoPackage with one point layer ``stations`` (EPSG:4326) of the public columns.
+
+    Parameters
+    ----------
+    stations : StationList
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     import pyogrio
 
     sites = stations.sites
@@ -178,7 +236,16 @@ def _kml_placemark(folder, row: dict) -> None:
 def write_stations_kml(stations: StationList, path: Path,
                        progress: Progress | None = None) -> None:
     """A KML 2.2 document (WGS-84 lon,lat to 6 decimals): one folder per site kind, one
-    styled placemark per site with an escaped HTML description and ExtendedData."""
+    styled placemark per site with an escaped HTML description and ExtendedData.
+
+    Parameters
+    ----------
+    stations : StationList
+    path : pathlib.Path
+        Output file, replaced atomically.
+    progress : callable, optional
+        Not called: this writer reports no step of its own.
+    """
     ET.register_namespace("", _KML_NS)
     root = ET.Element(f"{{{_KML_NS}}}kml")
     doc = _kml_sub(root, "Document")

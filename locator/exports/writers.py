@@ -57,8 +57,18 @@ def _format(kind: str, fmt: str) -> Format:
 
 
 def progress_steps(kind: str, fmt: str) -> int:
-    """How many times :func:`export_coverage` (kind "coverage") or :func:`export_stations`
-    (kind "stations") calls ``progress`` for format ``fmt``.
+    """How many times an export calls ``progress`` (for a progress bar).
+
+    Parameters
+    ----------
+    kind : {"coverage", "stations"}
+        :func:`export_coverage` or :func:`export_stations`.
+    fmt : str
+        The format's key.
+
+    Returns
+    -------
+    int
 
     Raises
     ------
@@ -69,7 +79,18 @@ def progress_steps(kind: str, fmt: str) -> int:
 
 
 def coverage_steps(fmt: str) -> int:
-    """How many times :func:`export_coverage` calls ``progress`` for a format."""
+    """How many times :func:`export_coverage` calls ``progress`` for a format.
+
+    Parameters
+    ----------
+    fmt : str
+        A key of :data:`COVERAGE_FORMATS`.
+
+    Returns
+    -------
+    int
+        ``progress_steps("coverage", fmt)``.
+    """
     return progress_steps("coverage", fmt)
 
 
