@@ -44,8 +44,8 @@ from locator.exports.stations import (
 )
 
 __all__ = [
-    "COVERAGE_FORMATS", "FORMATS", "FORMAT_LABELS", "KINDS", "MIMETYPES", "STATION_FORMATS",
-    "WRITE_STEP", "Format", "find", "formats_of",
+    "COVERAGE_FORMATS", "FORMATS", "FORMAT_LABELS", "KINDS", "LABEL_MESSAGES", "MIMETYPES",
+    "STATION_FORMATS", "WRITE_STEP", "Format", "find", "formats_of",
 ]
 
 Kind = Literal["coverage", "stations"]
@@ -78,8 +78,9 @@ class Format:
         Media type of the download, without parameters (the web layer adds
         ``charset=utf-8`` to text types).
     label : str
-        The download button's label: a Chinese gettext message id, translated where it
-        is shown (the English catalogue holds its translation).
+        The download button's label, in Chinese; translated where it is shown (the
+        English catalogue holds its translation, see :data:`LABEL_MESSAGES`), unless it
+        is ASCII (a name such as "CSV" that reads the same in every language).
     steps : tuple of str
         The progress labels ``writer`` reports itself, in order.
     figures_only : bool
@@ -190,5 +191,9 @@ COVERAGE_FORMATS = formats_of("coverage")
 STATION_FORMATS = formats_of("stations")
 #: Media type of each format key (text types are UTF-8: the web layer adds the charset).
 MIMETYPES = _per_key("mimetype")
-#: The download button label (a gettext message id) of each format key.
+#: The download button label of each format key (translated where it is shown).
 FORMAT_LABELS = _per_key("label")
+#: The labels the English catalogue must hold: all but the names that read the same in
+#: every language (ASCII, such as "CSV"). They reach gettext through a variable, so
+#: extraction cannot see them: :func:`locator.web.i18n.dynamic_messages` lists them.
+LABEL_MESSAGES = tuple(label for label in FORMAT_LABELS.values() if not label.isascii())
