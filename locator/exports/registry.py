@@ -77,10 +77,11 @@ class Format:
     mimetype : str
         Media type of the download, without parameters (the web layer adds
         ``charset=utf-8`` to text types).
-    label : str
-        The download button's label, in Chinese; translated where it is shown (the
-        English catalogue holds its translation, see :data:`LABEL_MESSAGES`), unless it
-        is ASCII (a name such as "CSV" that reads the same in every language).
+    label_zh, label_en : str
+        The download button's label in Chinese and in English. ``label_zh`` is the
+        gettext message shown (translated where it is shown); the English catalogue says
+        ``label_en`` (a test keeps them equal), unless the label is ASCII, a name such as
+        "CSV" that reads the same in every language (see :data:`LABEL_MESSAGES`).
     steps : tuple of str
         The progress labels ``writer`` reports itself, in order.
     figures_only : bool
@@ -92,7 +93,8 @@ class Format:
     key: str
     writer: Writer
     mimetype: str
-    label: str
+    label_zh: str
+    label_en: str
     steps: tuple[str, ...] = ()
     figures_only: bool = False
 
@@ -105,7 +107,7 @@ class Format:
             raise ValueError(f"format {self.key!r}: writer is not callable")
         if not _MIMETYPE.match(self.mimetype or ""):
             raise ValueError(f"format {self.key!r}: bad media type {self.mimetype!r}")
-        if not self.label:
+        if not (self.label_zh and self.label_en):
             raise ValueError(f"format {self.key!r}: no label")
 
     @property
@@ -119,22 +121,26 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Every export format. The order of each kind's rows is the order of the CLI's choices
 #: and of the download buttons.
 FORMATS: tuple[Format, ...] = (
-    Format("coverage", "geojson", write_coverage_geojson, "application/geo+json", "GeoJSON"),
+    Format("coverage", "geojson", write_coverage_geojson, "application/geo+json",
+           "GeoJSON", "GeoJSON"),
     Format("coverage", "gpkg", write_coverage_gpkg, "application/geopackage+sqlite3",
-           "GeoPackage", steps=(GRID_STEP,)),
-    Format("coverage", "xlsx", write_coverage_xlsx, _XLSX, "Excel 表格"),
-    Format("coverage", "csv", write_coverage_csv, "text/csv", "CSV", figures_only=True),
-    Format("coverage", "html", write_coverage_html, "text/html", "HTML 地图（离线）"),
-    Format("coverage", "png", write_coverage_png, "image/png", "PNG 地图"),
-    Format("coverage", "pdf", write_coverage_pdf, "application/pdf", "PDF 报告",
+           "GeoPackage", "GeoPackage", steps=(GRID_STEP,)),
+    Format("coverage", "xlsx", write_coverage_xlsx, _XLSX, "Excel 表格", "Excel workbook"),
+    Format("coverage", "csv", write_coverage_csv, "text/csv", "CSV", "CSV",
+           figures_only=True),
+    Format("coverage", "html", write_coverage_html, "text/html", "HTML 地图（离线）",
+           "HTML map (offline)"),
+    Format("coverage", "png", write_coverage_png, "image/png", "PNG 地图", "PNG map"),
+    Format("coverage", "pdf", write_coverage_pdf, "application/pdf", "PDF 报告", "PDF report",
            steps=(MAP_STEP,)),
-    Format("stations", "csv", write_stations_csv, "text/csv", "CSV"),
-    Format("stations", "xlsx", write_stations_xlsx, _XLSX, "Excel 表格"),
-    Format("stations", "geojson", write_stations_geojson, "application/geo+json", "GeoJSON"),
+    Format("stations", "csv", write_stations_csv, "text/csv", "CSV", "CSV"),
+    Format("stations", "xlsx", write_stations_xlsx, _XLSX, "Excel 表格", "Excel workbook"),
+    Format("stations", "geojson", write_stations_geojson, "application/geo+json",
+           "GeoJSON", "GeoJSON"),
     Format("stations", "gpkg", write_stations_gpkg, "application/geopackage+sqlite3",
-           "GeoPackage"),
+           "GeoPackage", "GeoPackage"),
     Format("stations", "kml", write_stations_kml, "application/vnd.google-earth.kml+xml",
-           "KML（奥维、Google 地球）"),
+           "KML（奥维、Google 地球）", "KML (Ovital, Google Earth)"),
 )
 
 _BY_KIND_KEY = {(f.kind, f.key): f for f in FORMATS}
@@ -153,6 +159,13 @@ def find(kind: str, key: str) -> Format | None:
     -------
     Format or None
         None when ``kind`` has no such format.
+
+    Examples
+    --------
+    >>> find("coverage", "pdf").mimetype
+    'application/pdf'
+    >>> find("stations", "pdf") is None
+    True
     """
     return _BY_KIND_KEY.get((kind, key))
 
@@ -168,6 +181,11 @@ def formats_of(kind: str) -> tuple[str, ...]:
     -------
     tuple of str
         The keys, in table order.
+
+    Examples
+    --------
+    >>> formats_of("stations")
+    ('csv', 'xlsx', 'geojson', 'gpkg', 'kml')
     """
     return tuple(f.key for f in FORMATS if f.kind == kind)
 
@@ -191,8 +209,8 @@ COVERAGE_FORMATS = formats_of("coverage")
 STATION_FORMATS = formats_of("stations")
 #: Media type of each format key (text types are UTF-8: the web layer adds the charset).
 MIMETYPES = _per_key("mimetype")
-#: The download button label of each format key (translated where it is shown).
-FORMAT_LABELS = _per_key("label")
+#: The download button label (``label_zh``, translated where it is shown) of each key.
+FORMAT_LABELS = _per_key("label_zh")
 #: The labels the English catalogue must hold: all but the names that read the same in
 #: every language (ASCII, such as "CSV"). They reach gettext through a variable, so
 #: extraction cannot see them: :func:`locator.web.i18n.dynamic_messages` lists them.

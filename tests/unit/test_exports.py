@@ -256,9 +256,9 @@ def test_every_format_has_a_writer_a_media_type_and_a_label():
     for f in registry.FORMATS:
         assert callable(f.writer), f
         assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", f.mimetype), f
-        assert f.label.strip(), f
+        assert f.label_zh.strip() and f.label_en.strip(), f
         assert registry.MIMETYPES[f.key] == f.mimetype
-        assert registry.FORMAT_LABELS[f.key] == f.label
+        assert registry.FORMAT_LABELS[f.key] == f.label_zh
     assert exports.COVERAGE_FORMATS == registry.formats_of("coverage")
     assert exports.STATION_FORMATS == registry.formats_of("stations")
     assert downloads.MIMETYPES is registry.MIMETYPES
@@ -271,14 +271,14 @@ def test_a_format_without_a_media_type_is_refused():
     has been written (as a missing MIMETYPES entry once did)."""
     with pytest.raises(TypeError):
         registry.Format("coverage", "docx", lambda data, path, step: None,
-                        label="Word")
+                        label_zh="Word 文档", label_en="Word document")
     for mimetype in ("", None, "word"):
         with pytest.raises(ValueError, match="media type"):
             registry.Format("coverage", "docx", lambda data, path, step: None, mimetype,
-                            "Word")
+                            "Word 文档", "Word document")
     with pytest.raises(ValueError, match="label"):
         registry.Format("stations", "docx", lambda data, path, step: None,
-                        "application/msword", "")
+                        "application/msword", "", "Word document")
 
 
 @pytest.fixture(scope="module")
@@ -306,16 +306,22 @@ def test_station_progress_is_reported_as_announced(out, fmt):
     assert len(calls) == exports.progress_steps("stations", fmt)
 
 
-def test_every_format_label_is_translated():
-    """The download buttons translate the labels at run time, so extraction cannot see
-    them: the English catalogue must hold each one that is not the same in English."""
-    assert set(registry.LABEL_MESSAGES) == {
-        label for label in registry.FORMAT_LABELS.values() if not label.isascii()}
+def test_format_labels_agree_with_the_english_catalogue():
+    """The download buttons translate ``label_zh`` at run time, so extraction cannot see
+    it: the English catalogue must say ``label_en`` for each label that is not ASCII (a
+    name such as CSV, the same in every language)."""
     from babel.messages.pofile import read_po
 
+    assert set(registry.LABEL_MESSAGES) == {
+        f.label_zh for f in registry.FORMATS if not f.label_zh.isascii()}
     with open(html_map.ROOT / "locator/translations/en/LC_MESSAGES/messages.po", "rb") as f:
-        translated = {m.id for m in read_po(f) if m.id and m.string and not m.fuzzy}
-    assert set(registry.LABEL_MESSAGES) - translated == set()
+        catalogue = read_po(f)
+    for f in registry.FORMATS:
+        if f.label_zh.isascii():
+            assert f.label_en == f.label_zh, f
+        else:
+            assert catalogue[f.label_zh] is not None, f.label_zh
+            assert catalogue[f.label_zh].string == f.label_en, f
 
 
 # --------------------------------------------------------------------------------------
