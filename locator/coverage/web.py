@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage.demand import DEMAND_SOURCES, coverage_engine, current_upload
-from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
+from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M, area_name
 from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
 from locator.errors import BadRequest
 from locator.exports.downloads import DownloadCache, download_name
@@ -135,16 +135,9 @@ def _downloads(district: str | None, radius_m: int,
     return [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
                                 district=area, radius_m=radius_m,
                                 **({"demand": demand} if kind == "coverage" else {})),
-             download_name(kind, fmt, _area_name(district), radius_m))
+             download_name(kind, fmt, area_name(get_state().regions(), district), radius_m))
             for kind, formats in (("coverage", COVERAGE_FORMATS),
                                   ("stations", STATION_FORMATS)) for fmt in formats]
-
-
-def _area_name(district: str | None) -> str:
-    from locator.coverage.engine import PROVINCE_NAME
-
-    return PROVINCE_NAME if district is None else get_state().regions().district_names()[
-        district]
 
 
 @bp.get("/map.json")
