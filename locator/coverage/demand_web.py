@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage import demand
-from locator.coverage.demand import SEARCHES
+from locator.coverage.demand import search_counter, start_search_counter
 from locator.errors import LocatorError
 from locator.web.state import get_state
 
@@ -31,14 +31,13 @@ bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")
 def init_app(app: Flask) -> None:
     """Register the page and, unless COUNT_SEARCHES is off, the search counter."""
     if app.config.get("COUNT_SEARCHES", True):
-        app.extensions[SEARCHES] = demand.SearchCounter(
-            app.extensions["locator"].store,
-            keep_days=app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400))
+        start_search_counter(app.extensions, app.extensions["locator"].store,
+                             keep_days=app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400))
     app.register_blueprint(bp)
 
 
 def _flush_counts() -> None:
-    counter = current_app.extensions.get(SEARCHES)
+    counter = search_counter(current_app.extensions)
     if counter is not None:
         counter.flush()
 
@@ -61,7 +60,7 @@ def _page(plan_report: dict | None = None, status: int = 200):
         "staff/demand.html", source=demand.default_source(state.store),
         upload=demand.current_upload(state.store), uploads=demand.uploads(state.store, 10),
         summary=summary, totals=totals, first=first, last=last,
-        counting=current_app.extensions.get(SEARCHES) is not None,
+        counting=search_counter(current_app.extensions) is not None,
         keep_days=current_app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400),
         report=plan_report, tz=demand.TZ, min_shown=demand.MIN_SHOWN,
         max_mb=demand.MAX_GRID_BYTES // 2**20, is_admin=current_user.user.role == "admin",
