@@ -7,14 +7,19 @@ them: the header is row 1); :func:`apply_grid` replaces the grid in use in one
 transaction, keeping who uploaded which file when. The cells are stored at resolution 8,
 summed (a finer cell counts in its parent, a coarser one is spread over its children in
 Hebei, a point counts in the cell holding it).
+
+The file is read by the station import's reader (:func:`locator.imports.readers.
+detect_format` and :func:`~locator.imports.readers.read_upload`: the same sniffing,
+encoding detection, delimiter and CSV parsing, the same row numbers), and every problem is
+a :class:`locator.imports.validate.Problem`. What stays the grid's own: it takes CSV only,
+in UTF-8 or GBK (the template says so); its size and row limits and their messages; and
+its columns and values (an H3 index, a weight in persons, decimal lon/lat).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -25,7 +30,9 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, update
 
 from locator.coverage.grid import with_population_table
-from locator.errors import BadRequest, NotFound
+from locator.errors import BadRequest, NotFound, UploadRefused
+from locator.imports.readers import Limits, Table, detect_format, read_upload
+from locator.imports.validate import Problem
 from locator.store.models import DemandCell, DemandUpload
 
 __all__ = ["MAX_GRID_BYTES", "MAX_GRID_ROWS", "MAX_PROBLEMS", "MAX_WEIGHT", "GridPlan",
@@ -36,6 +43,11 @@ MAX_GRID_ROWS = 800_000
 #: No H3 cell or point carries more people than this (the densest res-8 cells on Earth
 #: hold well under 100,000).
 MAX_WEIGHT = 10_000_000
+#: At most this many problems are listed (all are counted).
+MAX_PROBLEMS = 200
+#: The encodings a grid file may have (as :func:`~locator.imports.readers.read_upload`
+#: names them): UTF-8, with or without BOM, and GBK/GB18030.
+TEXT_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 
 
 @dataclass
@@ -48,9 +60,9 @@ class GridPlan:
         No problem found: :func:`apply_grid` may store it.
     rows : int
         Data rows read.
-    problems : list of dict
-        ``{"row", "column", "code", "message"}``; ``row`` as a spreadsheet shows it
-        (header = row 1; None for the whole file). At most :data:`MAX_PROBLEMS` listed.
+    found : list of locator.imports.validate.Problem
+        The problems, ``row`` as a spreadsheet shows it (header = row 1; None for the
+        whole file). At most :data:`MAX_PROBLEMS` listed.
     problems_total : int
         How many problems there are in all.
     cells : dict
@@ -58,11 +70,13 @@ class GridPlan:
     total_weight, outside_weight : float
         Persons in the file, and those outside Hebei (not counted).
     source_name, sha256 : str
+    mode : {"h3", "lonlat"} or None
+        Which columns the file has (None when it was refused before its header).
     """
 
     ok: bool
     rows: int
-    problems: list
+    found: list[Problem]
     problems_total: int
     cells: dict
     total_weight: float
@@ -71,18 +85,32 @@ class GridPlan:
     sha256: str
     mode: str | None = None
 
+    @property
+    def problems(self) -> list[dict]:
+        """The problems as ``{"row", "column", "code", "message"}`` (Chinese messages)."""
+        return [p.to_dict("zh") for p in self.found]
+
     def report(self, lang: str = "zh") -> dict:
-        """JSON-ready summary (the CLI's ``--json``, the staff page); messages in ``lang``
-        (``zh`` or ``en``). Each problem is ``{"row", "column", "code", "message"}``."""
-        key = "message_en" if lang == "en" else "message"
+        """JSON-ready summary (the CLI's ``--json``, the staff page).
+
+        Parameters
+        ----------
+        lang : {"zh", "en"}
+            Language of the messages.
+
+        Returns
+        -------
+        dict
+            ``ok``, ``rows``, ``cells``, ``total_weight``, ``outside_weight`` (persons),
+            ``mode``, ``problems_total`` and ``problems``, each
+            ``{"row", "column", "code", "message"}``.
+        """
         return {"ok": self.ok, "rows": self.rows, "cells": len(self.cells),
                 "total_weight": self.total_weight, "outside_weight": self.outside_weight,
                 "mode": self.mode, "problems_total": self.problems_total,
-                "problems": [{"row": p["row"], "column": p["column"], "code": p["code"],
-                              "message": p[key]} for p in self.problems]}
+                "problems": [p.to_dict(lang) for p in self.found]}
 
 
-MAX_PROBLEMS = 200
 _ALIASES = {
     "h3": "h3", "h3_index": "h3", "cell": "h3", "网格": "h3",
     "lon": "lon", "lng": "lon", "longitude": "lon", "经度": "lon",
@@ -117,24 +145,22 @@ _MESSAGES = {
 }
 
 
-def _problem(row, column, code, detail="", **kw) -> dict:
+def _problem(row, column, code, detail="", detail_en=None, **kw) -> Problem:
+    """A :class:`Problem` with the grid's message for ``code`` (``detail_en``, when given,
+    stands for ``detail`` in the English message)."""
     zh, en = _MESSAGES[code]
-    return {"row": row, "column": column, "code": code,
-            "message": zh.format(detail=detail, **kw),
-            "message_en": en.format(detail=detail, **kw)}
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("utf-8", data, 0, 1, "not UTF-8 or GB18030")
+    return Problem(row, column, code, zh.format(detail=detail, **kw),
+                   en.format(detail=detail if detail_en is None else detail_en, **kw))
 
 
 def _number(text: str) -> float | None:
-    """A finite decimal number, full-width digits allowed; None when it is not one."""
+    """A finite decimal number, full-width digits allowed; None when it is not one.
+
+    Examples
+    --------
+    >>> _number("１，２００"), _number("1e3"), _number("nan")
+    (1200.0, 1000.0, None)
+    """
     text = unicodedata.normalize("NFKC", text).strip().replace(",", "")
     if not text or len(text) > 40:
         return None
@@ -153,95 +179,146 @@ def plan_grid(data: bytes, grid, *, source_name: str = "",
     ----------
     data : bytes
         The file, as uploaded (never a path from the client).
-    grid : locator.coverage.engine.DemandGrid
+    grid : locator.coverage.grid.DemandGrid
         The H3 grid over Hebei the persons are put on (resolution 8).
     source_name : str
         The file's name, for the record only.
+    max_bytes, max_rows : int
+        Limits on the file (bytes) and its data rows.
 
     Returns
     -------
     GridPlan
-        With every problem found (all at once) and, when there is none, the cells.
+        With every problem found (all at once) and, when there is none, the cells
+        (persons per H3 resolution-8 cell inside Hebei).
     """
-
     digest = hashlib.sha256(data).hexdigest()
 
-    def refused(*problems) -> GridPlan:
-        return GridPlan(False, 0, list(problems), len(problems), {}, 0.0, 0.0,
-                        source_name, digest)
+    def refused(problem: Problem) -> GridPlan:
+        return GridPlan(False, 0, [problem], 1, {}, 0.0, 0.0, source_name, digest)
 
-    if len(data) > max_bytes:
-        return refused(_problem(None, None, "file_too_large", limit=max_bytes // 2**20))
-    if data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0") or b"\x00" in data[:4096]:
-        return refused(_problem(None, None, "unreadable_file", "这是二进制文件（如 Excel），"
-                                "不是 CSV"))
-    try:
-        text = _decode(data)
-        records = csv.reader(io.StringIO(text, newline=""))
-        header = next(records, None)
-    except (UnicodeDecodeError, csv.Error) as e:
-        return refused(_problem(None, None, "unreadable_file", type(e).__name__))
-    if header is None:
+    table = _read_table(data, max_bytes, max_rows)
+    if isinstance(table, Problem):
+        return refused(table)
+    columns = _columns(table)
+    if isinstance(columns, Problem):
+        return refused(columns)
+    mode = "h3" if "h3" in columns else "lonlat"
+    rows, keys, weights, problems = _check_rows(table, columns, mode)
+    if rows == 0 and not problems:
         return refused(_problem(None, None, "no_rows"))
-    names = [unicodedata.normalize("NFKC", h).strip().lower() for h in header]
+    if problems:
+        return GridPlan(False, rows, problems[:MAX_PROBLEMS], len(problems), {}, 0.0, 0.0,
+                        source_name, digest, mode)
+    cells, total_weight, outside = _sum_onto(grid, mode, keys, weights)
+    if not cells and total_weight > 0:
+        return GridPlan(False, rows, [_problem(None, None, "nothing_in_area")], 1, {},
+                        total_weight, outside, source_name, digest, mode)
+    return GridPlan(True, rows, [], 0, cells, total_weight, float(outside), source_name,
+                    digest, mode)
+
+
+_NOT_CSV = ("这不是 CSV 文本文件（如 Excel、压缩包、JSON、网页）",
+            "it is not a CSV text file (such as Excel, a zip, JSON or a web page)")
+_NOT_UTF8_OR_GBK = ("不是 UTF-8 或 GBK 编码", "not UTF-8 or GBK")
+
+
+def _read_table(data: bytes, max_bytes: int, max_rows: int) -> Table | Problem:
+    """The file as a CSV :class:`~locator.imports.readers.Table`, or the problem that
+    refuses it (too large, not CSV text in UTF-8 or GBK, unreadable, too many rows)."""
+    if len(data) > max_bytes:
+        return _problem(None, None, "file_too_large", limit=max_bytes // 2**20)
+    if not data.strip():
+        return _problem(None, None, "no_rows")
+    try:
+        fmt = detect_format(data)
+    except UploadRefused:
+        fmt = None
+    if fmt != "csv":
+        return _problem(None, None, "unreadable_file", *_NOT_CSV)
+    try:
+        table = read_upload(data, limits=Limits(max_bytes=max_bytes, max_rows=max_rows))
+    except UploadRefused as e:
+        if e.code == "too_many_rows":
+            return _problem(None, None, "too_many_rows", limit=max_rows)
+        return _problem(None, None, "unreadable_file", _reason(e.message),
+                        _reason(e.message_for("en")))
+    if table.encoding not in TEXT_ENCODINGS:
+        return _problem(None, None, "unreadable_file", *_NOT_UTF8_OR_GBK)
+    return table
+
+
+def _reason(message: str) -> str:
+    """The reader's reason without its advice, which is for station files (they may be
+    .xlsx; a grid may not): "CSV 格式有误（…）。" → "CSV 格式有误（…）"."""
+    for stop in ("。", ": ", ". "):
+        message = message.split(stop, 1)[0]
+    return message.rstrip(".")
+
+
+def _columns(table: Table) -> dict[str, int] | Problem:
+    """Column positions of ``h3``/``lon``/``lat``/``weight`` by their aliases."""
+    header = table.columns
     columns: dict[str, int] = {}
-    for i, name in enumerate(names):
-        key = _ALIASES.get(name)
+    for i, name in enumerate(header):
+        key = _ALIASES.get(unicodedata.normalize("NFKC", name).strip().lower())
         if key is None:
             continue
         if key in columns:
-            return refused(_problem(1, header[i], "duplicate_column", header[i]))
+            return _problem(table.header_row, header[i], "duplicate_column", header[i])
         columns[key] = i
-    mode = "h3" if "h3" in columns else "lonlat" if {"lon", "lat"} <= set(columns) else None
-    if mode is None or "weight" not in columns:
-        return refused(_problem(1, None, "missing_column"))
-    problems: list[dict] = []
+    if ("h3" not in columns and not {"lon", "lat"} <= set(columns)) or "weight" not in columns:
+        return _problem(table.header_row, None, "missing_column")
+    return columns
+
+
+def _check_rows(table: Table, columns: dict[str, int], mode: str):
+    """(data rows, keys, weights, problems): ``keys`` H3 hex strings or (lon, lat)."""
+    problems: list[Problem] = []
     keys: list = []
     weights: list[float] = []
     rows = 0
-    try:
-        for row_number, record in enumerate(records, start=2):
-            if not any(cell.strip() for cell in record):
-                continue
-            rows += 1
-            if rows > max_rows:
-                return refused(_problem(None, None, "too_many_rows", limit=max_rows))
-            if len(record) != len(header):
-                problems.append(_problem(row_number, None, "wrong_columns"))
-                continue
-            weight_text = record[columns["weight"]]
-            weight = _number(weight_text)
-            bad = []
-            if weight is None or not 0 <= weight <= MAX_WEIGHT:
-                bad.append(_problem(row_number, header[columns["weight"]], "bad_weight",
-                                    weight_text[:40]))
-            if mode == "h3":
-                text = record[columns["h3"]].strip().lower()
-                if len(text) > 16 or not h3.is_valid_cell(text):
-                    bad.append(_problem(row_number, header[columns["h3"]], "bad_h3",
-                                        text[:40]))
-                key = text
-            else:
-                lon, lat = (_number(record[columns[c]]) for c in ("lon", "lat"))
-                if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                    column = "lon" if lon is None or not -180 <= lon <= 180 else "lat"
-                    raw = record[columns[column]]
-                    bad.append(_problem(row_number, header[columns[column]],
-                                        "bad_coordinate", raw[:40]))
-                key = (lon, lat)
-            if bad:
-                problems.extend(bad)
-                continue
-            keys.append(key)
-            weights.append(weight)
-    except csv.Error as e:
-        return refused(_problem(None, None, "unreadable_file", type(e).__name__))
-    if rows == 0 and not problems:
-        return refused(_problem(None, None, "no_rows"))
-    problems_total = len(problems)
-    if problems:
-        return GridPlan(False, rows, problems[:MAX_PROBLEMS], problems_total, {}, 0.0, 0.0,
-                        source_name, digest, mode)
+    for row_number, record in table.rows:
+        if not "".join(record).strip():  # CSV cells are text; blank rows are skipped
+            continue
+        rows += 1
+        if len(record) != len(table.columns):
+            problems.append(_problem(row_number, None, "wrong_columns"))
+            continue
+        checked = _check_row(row_number, record, table.columns, columns, mode)
+        if isinstance(checked, list):
+            problems.extend(checked)
+            continue
+        keys.append(checked[0])
+        weights.append(checked[1])
+    return rows, keys, weights, problems
+
+
+def _check_row(row_number: int, record: list, header: list[str], columns: dict[str, int],
+               mode: str) -> tuple | list[Problem]:
+    """``(key, weight)`` of one data row, or its problems."""
+    weight_text = record[columns["weight"]]
+    weight = _number(weight_text)
+    bad = []
+    if weight is None or not 0 <= weight <= MAX_WEIGHT:
+        bad.append(_problem(row_number, header[columns["weight"]], "bad_weight",
+                            weight_text[:40]))
+    if mode == "h3":
+        key = record[columns["h3"]].strip().lower()
+        if len(key) > 16 or not h3.is_valid_cell(key):
+            bad.append(_problem(row_number, header[columns["h3"]], "bad_h3", key[:40]))
+    else:
+        lon, lat = (_number(record[columns[c]]) for c in ("lon", "lat"))
+        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            column = "lon" if lon is None or not -180 <= lon <= 180 else "lat"
+            bad.append(_problem(row_number, header[columns[column]], "bad_coordinate",
+                                record[columns[column]][:40]))
+        key = (lon, lat)
+    return bad or (key, weight)
+
+
+def _sum_onto(grid, mode: str, keys: list, weights: list[float]):
+    """(cells: H3 res-8 hex -> persons inside the grid, total persons, persons outside)."""
     if mode == "h3":
         table = pd.DataFrame({"h3": keys, "weight": weights})
     else:
@@ -251,13 +328,7 @@ def plan_grid(data: bytes, grid, *, source_name: str = "",
     inside = np.flatnonzero(spread.population > 0)
     cells = {h3.int_to_str(int(c)): float(w)
              for c, w in zip(grid.cell[inside], spread.population[inside], strict=True)}
-    total_weight = float(np.sum(weights))
-    if not cells and total_weight > 0:
-        p = _problem(None, None, "nothing_in_area")
-        return GridPlan(False, rows, [p], 1, {}, total_weight, outside, source_name,
-                        digest, mode)
-    return GridPlan(True, rows, [], 0, cells, total_weight, float(outside), source_name,
-                    digest, mode)
+    return cells, float(np.sum(weights)), outside
 
 
 def apply_grid(store, plan: GridPlan, *, user: str) -> int:
