@@ -63,9 +63,10 @@ __all__ = [
     "COUNT_BOUNDS", "DEMAND_SOURCES", "FLUSH_AT_KEYS", "FLUSH_EVERY_S", "MAX_GRID_BYTES",
     "MAX_GRID_ROWS", "MAX_PROBLEMS", "MAX_WEIGHT", "MIN_SHOWN", "SEARCHES", "SEARCH_DAYS",
     "SEARCH_RADIUS_M", "SEARCH_RESOLUTION", "TZ", "GridPlan", "SearchCounter", "apply_grid",
-    "coverage_engine", "current_upload", "default_source", "district_search_summary",
-    "plan_grid", "record_counts", "search_cell", "search_cells", "search_counter",
-    "search_window", "start_search_counter", "today", "uploads", "withdraw_grid",
+    "coverage_engine", "current_upload", "default_source", "demand_overview",
+    "district_search_summary", "plan_grid", "record_counts", "search_cell", "search_cells",
+    "search_counter", "search_window", "start_search_counter", "today", "upload_grid",
+    "uploads", "withdraw_grid",
 ]
 
 DEMAND_SOURCES = ("population", "uploaded", "searches")
@@ -97,6 +98,68 @@ def default_source(store) -> str:
         ``population``.
     """
     return "uploaded" if current_upload(store) is not None else "population"
+
+
+def demand_overview(store, regions, counter: SearchCounter | None = None, *,
+                    days: int = 30, recent: int = 10) -> dict:
+    """What is known about demand: the source in use, the uploads, the search counts.
+
+    Parameters
+    ----------
+    store : locator.store.store.Store
+    regions : locator.geo.regions.Regions
+        Districts the searches are summed by.
+    counter : SearchCounter, optional
+        The worker's counter (:func:`search_counter`); flushed first so that the counts
+        include this worker's latest searches. None when counting is off.
+    days : int
+        The searches of the last ``days`` days up to today (Asia/Shanghai), inclusive.
+    recent : int
+        How many uploads to list.
+
+    Returns
+    -------
+    dict
+        ``source`` (:func:`default_source`), ``upload`` (the grid in use or None),
+        ``uploads`` (newest first), ``summary`` (:func:`district_search_summary`),
+        ``totals`` (``searches`` and ``beyond``, summed), ``first`` and ``last`` (the
+        days) and ``counting`` (whether searches are counted).
+    """
+    if counter is not None:
+        counter.flush()
+    first, last = search_window(days, until=today())
+    summary = district_search_summary(store, regions, first, last)
+    return {"source": default_source(store), "upload": current_upload(store),
+            "uploads": uploads(store, recent), "summary": summary,
+            "totals": {"searches": sum(r["searches"] for r in summary),
+                       "beyond": sum(r["beyond"] for r in summary)},
+            "first": first, "last": last, "counting": counter is not None}
+
+
+def upload_grid(store, grid, data: bytes, *, source_name: str, user: str) -> GridPlan:
+    """Check a population-grid file and, when it has no problem, put it in use.
+
+    Parameters
+    ----------
+    store : locator.store.store.Store
+    grid : locator.coverage.grid.DemandGrid
+        The grid the persons are put on (the census engine's).
+    data : bytes
+        The file as uploaded.
+    source_name : str
+        The file's name, for the record.
+    user : str
+        Who uploads it, for the record.
+
+    Returns
+    -------
+    GridPlan
+        The checked file (:func:`plan_grid`); stored (:func:`apply_grid`) when ``ok``.
+    """
+    plan = plan_grid(data, grid, source_name=source_name)
+    if plan.ok:
+        apply_grid(store, plan, user=user)
+    return plan
 
 
 # --------------------------------------------------------------------------------------

@@ -86,6 +86,11 @@ class GridPlan:
     mode: str | None = None
 
     @property
+    def inside_weight(self) -> float:
+        """Persons in the file that lie in Hebei (those counted)."""
+        return self.total_weight - self.outside_weight
+
+    @property
     def problems(self) -> list[dict]:
         """The problems as ``{"row", "column", "code", "message"}`` (Chinese messages)."""
         return [p.to_dict("zh") for p in self.found]

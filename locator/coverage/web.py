@@ -145,16 +145,21 @@ def _downloads(district: str | None, radius_m: int,
 def map_json():
     """The map's layers (outlines, distance grid, covered area, stations, suggestions)."""
     district, radius_m, demand = _query()
-    state = get_state()
     engine = _engine(demand)
     payloads = _caches().payloads
-    payload = payloads.get(engine, radius_m, district, display_datum=state.basemap.datum)
+    payload = payloads.get(engine, radius_m, district,
+                           display_datum=get_state().basemap.datum)
+    return _json_payload(payload, fresh=request.args.get("v") == payloads.stamp(engine))
+
+
+def _json_payload(payload, *, fresh: bool) -> Response:
+    """A map payload, gzipped when the browser takes it, cached for good when its URL
+    carries the current stamp (``fresh``), with an ETag."""
     gz = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(payload.gzipped if gz else payload.body, mimetype="application/json")
     if gz:
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    fresh = request.args.get("v") == payloads.stamp(engine)
     response.headers["Cache-Control"] = ("private, max-age=31536000, immutable" if fresh
                                          else "private, no-cache")
     response.set_etag(payload.etag + ("-gz" if gz else ""))
@@ -166,9 +171,8 @@ def map_json():
 def suggestions_json():
     """Suggested new sites (the slowest figures: the page asks for them last)."""
     district, radius_m, demand = _query()
-    state = get_state()
     body = dumps(suggestion_rows(_engine(demand), radius_m, district,
-                                       display_datum=state.basemap.datum))
+                                 display_datum=get_state().basemap.datum))
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -187,6 +191,11 @@ def download(kind: str, fmt: str):
         snap = state.snapshot()
         file = cache.stations(snap.sites, snap.version, fmt, regions=state.regions(),
                               district=district)
+    return _attachment(file)
+
+
+def _attachment(file) -> Response:
+    """A made download (:class:`locator.exports.downloads.Download`) as an attachment."""
     response = send_file(file.file, mimetype=file.mimetype, conditional=False, etag=False)
     response.content_length = file.size
     # RFC 6266: an ASCII name made by the server, and the Chinese one as filename*
