@@ -269,11 +269,27 @@ class CoverageEngine:
             self.regions, self.population, self.resolution, cache_dir=self.cache_dir))
 
     def district_codes(self) -> tuple[str, ...]:
-        """The union district codes of the geography, in its order."""
+        """The union district codes of the geography.
+
+        Returns
+        -------
+        tuple of str
+            In the order of ``regions.districts``.
+        """
         return tuple(self.regions.districts["code"])
 
     def check_district(self, district: str | None) -> str | None:
         """``district`` if it is a known union district code (or None).
+
+        Parameters
+        ----------
+        district : str or None
+            A union district code; None stands for the province.
+
+        Returns
+        -------
+        str or None
+            ``district`` itself.
 
         Raises
         ------
@@ -306,8 +322,19 @@ class CoverageEngine:
                             lambda: service_areas(self.lon, self.lat, radius_m))
 
     def covered(self, radius_m: int) -> np.ndarray:
-        """Per grid cell: is its centre within ``radius_m`` geodesic metres of an active
-        station (a bool array aligned with :attr:`grid`)."""
+        """Per grid cell: is its centre within ``radius_m`` of an active station.
+
+        Parameters
+        ----------
+        radius_m : int
+            Geodesic metres on WGS-84 (boundary included).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            Aligned with :attr:`grid`'s cells; shared with ``areas_from`` when both
+            engines have the same cells.
+        """
         radius_m = check_radius(radius_m)
         g = self.grid
         if self._areas_from is not None and self._areas_from.grid.cell is g.cell:
@@ -339,13 +366,35 @@ class CoverageEngine:
     # ---------------------------------------------------------------- figures
 
     def figures(self, radius_m: int = DEFAULT_RADIUS_M) -> CoverageFigures:
-        """Coverage figures at ``radius_m`` geodesic metres (see :class:`CoverageFigures`)."""
+        """Coverage figures per county, per district and for the province.
+
+        Parameters
+        ----------
+        radius_m : int
+            Service radius, geodesic metres.
+
+        Returns
+        -------
+        CoverageFigures
+            Areas in geodesic km², demand in persons (or searches), shares 0..1.
+        """
         radius_m = check_radius(radius_m)
         return self._cached(("figures", radius_m), lambda: self._figures(radius_m))
 
     def covered_km2(self, radius_m: int) -> np.ndarray:
-        """Per county (rows of ``regions.counties``), the geodesic km² within ``radius_m``
-        metres of an active station (:func:`disc_union_area`); shared with ``areas_from``."""
+        """Covered area per county (:func:`disc_union_area`); shared with ``areas_from``.
+
+        Parameters
+        ----------
+        radius_m : int
+            Service radius, geodesic metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            Geodesic km² within ``radius_m`` of an active station, one per row of
+            ``regions.counties``.
+        """
         radius_m = check_radius(radius_m)
         if self._areas_from is not None:
             return self._areas_from.covered_km2(radius_m)

@@ -339,6 +339,14 @@ def _sum_onto(grid, mode: str, keys: list, weights: list[float]):
 def apply_grid(store, plan: GridPlan, *, user: str) -> int:
     """Store a checked grid in place of the one in use, in one transaction.
 
+    Parameters
+    ----------
+    store : locator.store.store.Store
+    plan : GridPlan
+        A plan from :func:`plan_grid`.
+    user : str
+        Who uploads it (kept with the upload, at most 80 characters).
+
     Returns
     -------
     int
@@ -370,7 +378,24 @@ def apply_grid(store, plan: GridPlan, *, user: str) -> int:
 
 
 def withdraw_grid(store, *, user: str) -> int:
-    """Stop using the uploaded grid (the census proxy is used again); returns its id."""
+    """Stop using the uploaded grid: the census proxy is used again.
+
+    Parameters
+    ----------
+    store : locator.store.store.Store
+    user : str
+        Who withdraws it (kept with the upload).
+
+    Returns
+    -------
+    int
+        The withdrawn upload's id.
+
+    Raises
+    ------
+    locator.errors.NotFound
+        When no uploaded grid is in use.
+    """
     now = dt.datetime.now(dt.UTC)
     with store.write() as session:
         current = session.scalars(select(DemandUpload).where(
@@ -389,7 +414,19 @@ def _upload_dict(u: DemandUpload) -> dict:
 
 
 def current_upload(store) -> dict | None:
-    """The uploaded grid in use (its record as a dict), or None."""
+    """The uploaded grid in use.
+
+    Parameters
+    ----------
+    store : locator.store.store.Store
+
+    Returns
+    -------
+    dict or None
+        Its record (``id``, ``created_at`` UTC, ``created_by``, ``source_name``,
+        ``source_sha256``, ``rows``, ``cells``, ``total_weight`` and ``outside_weight``
+        in persons, ``withdrawn_at``, ``withdrawn_by``); None when none is in use.
+    """
     with store.read() as session:
         u = session.scalars(select(DemandUpload).where(DemandUpload.withdrawn_at.is_(None))
                             .order_by(DemandUpload.id.desc())).first()
@@ -397,7 +434,19 @@ def current_upload(store) -> dict | None:
 
 
 def uploads(store, limit: int = 20) -> list[dict]:
-    """The latest uploads, newest first (withdrawn ones too)."""
+    """The latest uploads, withdrawn ones too.
+
+    Parameters
+    ----------
+    store : locator.store.store.Store
+    limit : int
+        How many.
+
+    Returns
+    -------
+    list of dict
+        Records as :func:`current_upload` gives them, newest first.
+    """
     with store.read() as session:
         return [_upload_dict(u) for u in session.scalars(
             select(DemandUpload).order_by(DemandUpload.id.desc()).limit(limit))]

@@ -64,12 +64,27 @@ SEARCH_DAYS = 30
 
 
 def today() -> dt.date:
-    """Today in Asia/Shanghai."""
+    """Today in Asia/Shanghai.
+
+    Returns
+    -------
+    datetime.date
+    """
     return dt.datetime.now(TZ).date()
 
 
 def search_cell(lon: float, lat: float) -> str | None:
-    """The counted cell of a search point (H3 res 8, hex), or None outside COUNT_BOUNDS.
+    """The counted cell of a search point.
+
+    Parameters
+    ----------
+    lon, lat : float
+        The search point, WGS-84 degrees.
+
+    Returns
+    -------
+    str or None
+        Its H3 resolution-8 cell (hex), or None outside :data:`COUNT_BOUNDS`.
 
     Examples
     --------
@@ -183,7 +198,12 @@ class SearchCounter:
             time.monotonic() - self._flushed_at >= self.flush_every_s)
 
     def pending(self) -> int:
-        """How many searches are buffered and not written yet."""
+        """How many searches are buffered and not written yet.
+
+        Returns
+        -------
+        int
+        """
         with self._lock:
             return sum(self._buffer.values())
 
