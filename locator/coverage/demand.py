@@ -44,16 +44,13 @@ from locator.coverage.searches import (
     SEARCH_DAYS,
     SEARCH_RADIUS_M,
     SEARCH_RESOLUTION,
-    SEARCHES,
     TZ,
     SearchCounter,
     district_search_summary,
     record_counts,
     search_cell,
     search_cells,
-    search_counter,
     search_window,
-    start_search_counter,
     today,
 )
 from locator.errors import BadRequest, Conflict
@@ -61,11 +58,11 @@ from locator.store.models import DemandCell
 
 __all__ = [
     "COUNT_BOUNDS", "DEMAND_SOURCES", "FLUSH_AT_KEYS", "FLUSH_EVERY_S", "MAX_GRID_BYTES",
-    "MAX_GRID_ROWS", "MAX_PROBLEMS", "MAX_WEIGHT", "MIN_SHOWN", "SEARCHES", "SEARCH_DAYS",
+    "MAX_GRID_ROWS", "MAX_PROBLEMS", "MAX_WEIGHT", "MIN_SHOWN", "SEARCH_DAYS",
     "SEARCH_RADIUS_M", "SEARCH_RESOLUTION", "TZ", "GridPlan", "SearchCounter", "apply_grid",
     "coverage_engine", "current_upload", "default_source", "demand_overview",
     "district_search_summary", "plan_grid", "record_counts", "search_cell", "search_cells",
-    "search_counter", "search_window", "start_search_counter", "today", "upload_grid",
+    "search_window", "today", "upload_grid",
     "uploads", "withdraw_grid",
 ]
 
@@ -110,7 +107,7 @@ def demand_overview(store, regions, counter: SearchCounter | None = None, *,
     regions : locator.geo.regions.Regions
         Districts the searches are summed by.
     counter : SearchCounter, optional
-        The worker's counter (:func:`search_counter`); flushed first so that the counts
+        The worker's counter (``State.searches``); flushed first so that the counts
         include this worker's latest searches. None when counting is off.
     days : int
         The searches of the last ``days`` days up to today (Asia/Shanghai), inclusive.

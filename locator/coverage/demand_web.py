@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage import demand
-from locator.coverage.demand import search_counter, start_search_counter
 from locator.errors import LocatorError
 from locator.web.state import get_state
 
@@ -31,10 +30,6 @@ bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")
 
 
 def init_app(app: Flask) -> None:
-    """Register the page and, unless COUNT_SEARCHES is off, the search counter."""
-    if app.config.get("COUNT_SEARCHES", True):
-        start_search_counter(app.extensions, app.extensions["locator"].store,
-                             keep_days=app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400))
     app.register_blueprint(bp)
 
 
@@ -48,7 +43,7 @@ def index():
 def _page(plan_report: dict | None = None, status: int = 200):
     state = get_state()
     overview = demand.demand_overview(state.store, state.regions(),
-                                      search_counter(current_app.extensions), days=30)
+                                      state.searches, days=30)
     return render_template(
         "staff/demand.html", **overview, report=plan_report, tz=demand.TZ,
         keep_days=current_app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400),

@@ -12,8 +12,8 @@ Each worker buffers its counts in memory (:class:`SearchCounter`) and writes the
 one transaction every :data:`FLUSH_EVERY_S` seconds or :data:`FLUSH_AT_KEYS` distinct
 keys (after the response has been sent), and when the process exits. Counts are not
 station data: writing them never bumps ``data_version`` and never rebuilds an index.
-The worker's counter lives in the app's extensions under :data:`SEARCHES`; set it up
-with :func:`start_search_counter` and find it with :func:`search_counter` (the one way).
+The worker's counter is made once per app and kept with the rest of its long-lived state
+(``app.extensions["locator"].searches``, see ``locator.web.state``).
 
 When counts are shown per cell, cells with fewer than :data:`MIN_SHOWN` searches in
 the period are left out (k-anonymity-style: a handful of searches from a village
@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import h3
@@ -40,17 +40,14 @@ from locator.geo.hours import TZ
 from locator.store.models import SearchCount
 
 __all__ = [
-    "COUNT_BOUNDS", "FLUSH_AT_KEYS", "FLUSH_EVERY_S", "MIN_SHOWN", "SEARCHES", "SEARCH_DAYS",
+    "COUNT_BOUNDS", "FLUSH_AT_KEYS", "FLUSH_EVERY_S", "MIN_SHOWN", "SEARCH_DAYS",
     "SEARCH_RADIUS_M", "SEARCH_RESOLUTION", "TZ", "SearchCounter", "district_search_summary",
-    "record_counts", "search_cell", "search_cells", "search_counter", "search_window",
-    "start_search_counter", "today",
+    "record_counts", "search_cell", "search_cells", "search_window",
+    "today",
 ]
 
 #: The distance that decides the "beyond" flag of a counted search (metres, geodesic).
 SEARCH_RADIUS_M = 1000
-#: The key of the per-worker :class:`SearchCounter` in ``app.extensions``; use
-#: :func:`search_counter` and :func:`start_search_counter` rather than the key.
-SEARCHES = "locator_searches"
 #: H3 resolution of the counted cells (about 0.5 km² in Hebei).
 SEARCH_RESOLUTION = 8
 #: Searches are counted only inside this lon/lat box (Hebei with a margin; WGS-84).
@@ -330,43 +327,3 @@ def district_search_summary(store, regions, first: dt.date, last: dt.date) -> li
         out.append({"district_code": code or None, "district_name": names.get(code),
                     "searches": n, "beyond": b, "beyond_share": b / n if n else None})
     return out
-
-
-
-def search_counter(extensions: Mapping) -> SearchCounter | None:
-    """The worker's search counter, or None when counting is off.
-
-    Parameters
-    ----------
-    extensions : mapping
-        The Flask app's ``extensions`` (``current_app.extensions``).
-
-    Returns
-    -------
-    SearchCounter or None
-        What :func:`start_search_counter` put there.
-    """
-    return extensions.get(SEARCHES)
-
-
-def start_search_counter(extensions: MutableMapping, store, *,
-                         keep_days: int | None = None) -> SearchCounter:
-    """Set up the worker's search counter in the app's extensions.
-
-    Parameters
-    ----------
-    extensions : mutable mapping
-        The Flask app's ``extensions``.
-    store : locator.store.store.Store
-        Where the counts are written.
-    keep_days : int, optional
-        Counts of older days are deleted at each flush (see :func:`record_counts`).
-
-    Returns
-    -------
-    SearchCounter
-        The new counter, as :func:`search_counter` will find it.
-    """
-    counter = SearchCounter(store, keep_days=keep_days)
-    extensions[SEARCHES] = counter
-    return counter
