@@ -17,7 +17,7 @@ from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M, area_name
 from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
 from locator.errors import BadRequest
 from locator.exports.downloads import DownloadCache, download_name
-from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.registry import FORMAT_LABELS, KINDS, formats_of
 from locator.jsonio import dumps
 from locator.web import params as p
 from locator.web.shell import map_shell
@@ -125,6 +125,7 @@ def index():
         classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS, demand=engine.grid.source,
         uploaded=current_upload(state.store) is not None,
         downloads=_downloads(district, radius_m, engine.grid.source), synthetic=engine.synthetic,
+        format_labels=FORMAT_LABELS,
         metres=distance_label, config=_client_config(district, radius_m, engine, shell.name))
 
 
@@ -136,8 +137,7 @@ def _downloads(district: str | None, radius_m: int,
                                 district=area, radius_m=radius_m,
                                 **({"demand": demand} if kind == "coverage" else {})),
              download_name(kind, fmt, area_name(get_state().regions(), district), radius_m))
-            for kind, formats in (("coverage", COVERAGE_FORMATS),
-                                  ("stations", STATION_FORMATS)) for fmt in formats]
+            for kind in KINDS for fmt in formats_of(kind)]
 
 
 @bp.get("/map.json")

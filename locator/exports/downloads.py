@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
+from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine, area_name
 from locator.coverage.page import demand_key
 from locator.errors import shown
 from locator.exports.files import ExportError
@@ -147,7 +147,7 @@ class DownloadCache:
         path = self.folder / f"coverage-{stamp}-{area}-{radius_m}.{fmt}"
         self._ensure(path, "coverage-", stamp, lambda out: export_coverage(
             engine, out, fmt, radius_m=radius_m, district=district))
-        name = download_name("coverage", fmt, _area_name(engine.regions, district), radius_m)
+        name = download_name("coverage", fmt, area_name(engine.regions, district), radius_m)
         return self._open(path, name, f"coverage-{area}-{radius_m}m.{fmt}", row)
 
     def stations(self, sites: pd.DataFrame, version: int, fmt: str, *, regions,
@@ -192,7 +192,7 @@ class DownloadCache:
         chosen = sites if district is None else sites[sites["district_code"] == district]
         self._ensure(path, "stations-", stamp,
                      lambda out: export_stations(chosen.reset_index(drop=True), out, fmt))
-        return self._open(path, download_name("stations", fmt, _area_name(regions, district)),
+        return self._open(path, download_name("stations", fmt, area_name(regions, district)),
                           f"stations-{area}.{fmt}", row)
 
     # -- the cache ---------------------------------------------------------------------
@@ -267,10 +267,3 @@ def _version_of(stamp: str) -> int:
     head = stamp.split("-", 1)[0]
     return int(head[1:]) if head[:1] == "v" and head[1:].isdigit() else -1
 
-
-def _area_name(regions, district: str | None) -> str:
-    from locator.coverage.engine import PROVINCE_NAME
-
-    if district is None:
-        return PROVINCE_NAME
-    return regions.district_names()[district]
