@@ -53,7 +53,7 @@ from locator.imports.plan import (
     write_history,
 )
 from locator.imports.readers import Table
-from locator.imports.validate import _Bad, clean_text, parse_services, validate_table
+from locator.imports.validate import CellError, clean_text, parse_services, validate_table
 from locator.store.models import Station, StationHistory, User
 from locator.store.store import Store
 from locator.vocabulary import KINDS, STATUSES
@@ -711,7 +711,7 @@ def _update(store: Store, user: User, station_id: str, version: str, action: str
 def _reason(text: str, *, required: bool, label: tuple[str, str]) -> str | None:
     try:
         return clean_text(text, max_length=REASON_MAX, label=label, required=required) or None
-    except _Bad as e:
+    except CellError as e:
         raise Invalid([FieldProblem("reason", e.code or "bad_text", e.zh, e.en)]) from None
 
 
