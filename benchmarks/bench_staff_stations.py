@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from locator.editing import stations as editing  # noqa: E402
-from locator.imports.plan import _read_state  # noqa: E402
+from locator.imports.plan import read_state  # noqa: E402
 from locator.store.models import Station, User  # noqa: E402
 
 ADMIN = User(username="bench", role="admin", district_code=None)
@@ -75,7 +75,7 @@ def main() -> None:
     nearby = editing._nearby
 
     def everything(store, lon, lat, station_id):  # the baseline's candidates: every site
-        return _read_state(store)[1]
+        return read_state(store)[1]
 
     def save(full: bool):
         inp = editing.form_input(editing.get_station(store, ADMIN, sid))

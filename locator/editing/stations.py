@@ -44,15 +44,15 @@ from locator.errors import BadRequest, Conflict, LocatorError, NotFound
 from locator.geo.datum import DATUMS, from_wgs84
 from locator.geo.hours import TZ
 from locator.imports.columns import COLUMNS
-from locator.imports.plan import (
-    _DEFAULTS,
-    _POSITION,
-    _same,
+from locator.imports.readers import Table
+from locator.imports.records import (
+    NEW_SITE_DEFAULTS,
+    POSITION_FIELDS,
     allocate_ids,
+    same_value,
     station_record,
     write_history,
 )
-from locator.imports.readers import Table
 from locator.imports.validate import CellError, clean_text, parse_services, validate_table
 from locator.store.models import Station, StationHistory, User
 from locator.store.store import Store
@@ -579,12 +579,13 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 def _changes(record: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """The fields ``values`` changes in ``record``; the position (with ``source_*``, the
     district and county) only when the WGS-84 point moved, as in the import."""
-    changed = {f: values[f] for f in EDITABLE if f in values and not _same(f, record[f],
+    changed = {f: values[f] for f in EDITABLE if f in values and not same_value(f, record[f],
                                                                           values[f])}
-    moved = not (_same("lon", record["lon"], values["lon"])
-                 and _same("lat", record["lat"], values["lat"]))
+    moved = not (same_value("lon", record["lon"], values["lon"])
+                 and same_value("lat", record["lat"], values["lat"]))
     if moved:
-        changed.update({f: values[f] for f in _POSITION if not _same(f, record[f], values[f])})
+        changed.update({f: values[f] for f in POSITION_FIELDS
+                        if not same_value(f, record[f], values[f])})
     return changed
 
 
@@ -669,9 +670,10 @@ def create_station(store: Store, user: User, inp: StationInput, *, regions,
         try:
             with _claimed(store, version) as session:
                 [new_id] = allocate_ids(session, [values["county_code"]])
-                station = Station(**{**_DEFAULTS, **values, "id": new_id, "status": "active",
-                                     "reopen_date": None, "status_reason": None,
-                                     "verified_at": None, "synthetic": False})
+                station = Station(**{**NEW_SITE_DEFAULTS, **values, "id": new_id,
+                                     "status": "active", "reopen_date": None,
+                                     "status_reason": None, "verified_at": None,
+                                     "synthetic": False})
                 _touch(station, user, now)
                 session.add(station)
                 session.flush()
