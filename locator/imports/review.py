@@ -1,6 +1,7 @@
 """The staff's check → preview → publish of an uploaded station file, without Flask.
 
-The web views call three functions:
+The web views call three functions (and :func:`account_district`, :func:`field_labels`
+and :func:`import_time` for what they show):
 
 * :func:`plan_upload` plans a held upload (:mod:`locator.imports.uploads`) again from its
   bytes -- the preview is never cached, so it always shows what publishing would do now;
@@ -12,6 +13,7 @@ The web views call three functions:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -19,13 +21,15 @@ from pyproj import Geod
 
 from locator.errors import Conflict
 from locator.geo.datum import from_wgs84
+from locator.geo.hours import TZ
 from locator.imports.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
 from locator.imports.plan import ImportHasProblems, ImportPlan, apply_import, plan_import
 from locator.imports.readers import Limits
 from locator.imports.uploads import Upload
 from locator.store.store import Store
 
-__all__ = ["FIX_HINTS", "StalePreview", "plan_upload", "preview", "publish_upload"]
+__all__ = ["FIX_HINTS", "StalePreview", "account_district", "field_labels", "import_time",
+           "plan_upload", "preview", "publish_upload"]
 
 #: How to fix each problem code, when its message does not say so itself: (zh, en).
 FIX_HINTS: dict[str, tuple[str, str]] = {
@@ -73,6 +77,43 @@ class StalePreview(Conflict):
     code = "stale_preview"
     message = "预览之后数据有变动，请重新检查后再发布。"
     message_en = "The data changed after the preview; check the file again, then publish."
+
+
+def account_district(user) -> str | None:
+    """The district an account imports, sees and undoes batches of.
+
+    Parameters
+    ----------
+    user : locator.store.models.User
+
+    Returns
+    -------
+    str or None
+        ``None`` for an admin (every district); else the account's district code. Fails
+        closed: a non-admin without a district gets ``"-"``, which matches no district.
+    """
+    return None if user.role == "admin" else (user.district_code or "-")
+
+
+def field_labels(lang: str = "zh") -> dict[str, str]:
+    """How the pages name each record field: the template's Chinese header, or (``en``)
+    the field's own name.
+
+    >>> field_labels()["opening_hours"], field_labels("en")["opening_hours"]
+    ('开放时间', 'opening_hours')
+    """
+    return {f: f if lang == "en" else zh for f, (zh, _aliases) in COLUMNS.items()}
+
+
+def import_time(iso: str | None) -> str:
+    """An ISO 8601 time (as :func:`~locator.imports.batches.list_batches` gives it, UTC)
+    as ``YYYY-MM-DD HH:MM`` in Asia/Shanghai; ``""`` for none.
+
+    >>> import_time("2026-05-01T00:30:00+00:00"), import_time(None)
+    ('2026-05-01 08:30', '')
+    """
+    return dt.datetime.fromisoformat(iso).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if iso \
+        else ""
 
 
 def plan_upload(store: Store, upload: Upload, *, regions, limits: Limits | None = None,
