@@ -46,9 +46,19 @@ def _seat_weight(name: str, seat_to_centre_m: float) -> float:
 
 
 class DistrictFrame(NamedTuple):
-    """Where one district's points are drawn, in UTM zone 50N metres (EPSG:32650): its
-    centre, its counties' stand-in seats with their weights (summing to 1), and its
-    bounding box ``(minx, miny, maxx, maxy)``."""
+    """Where one district's points are drawn, in UTM zone 50N metres (EPSG:32650).
+
+    Attributes
+    ----------
+    centre_xy : (float, float)
+        The city centre.
+    seats_xy : numpy.ndarray
+        ``(n, 2)``: its counties' stand-in seats.
+    seat_p : numpy.ndarray
+        ``(n,)``: each seat's weight; they sum to 1.
+    bounds : (float, float, float, float)
+        The district's bounding box ``(minx, miny, maxx, maxy)``.
+    """
 
     centre_xy: tuple[float, float]
     seats_xy: np.ndarray  # (n, 2) metres, EPSG:32650

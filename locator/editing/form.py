@@ -52,11 +52,19 @@ _COORDINATE_CODES = {"swapped_lat_lon", "out_of_area", "duplicate_existing", "du
 class FieldProblem:
     """One problem of a form field, in Chinese and English.
 
-    ``field`` is a form field (``name``, ``kind``, ``address``, ``services``,
-    ``opening_hours``, ``host``, ``phone``, ``lon``, ``lat``, ``datum``), ``coordinates``
-    for both coordinates together, ``reopen_date`` or ``reason`` for a status change, or
-    ``form`` for the whole form. ``code`` is an import problem code where the rule is the
-    import's (:data:`locator.imports.validate.CODES`).
+    Attributes
+    ----------
+    field : str
+        A form field (``name``, ``kind``, ``address``, ``services``, ``opening_hours``,
+        ``host``, ``phone``, ``lon``, ``lat``, ``datum``), ``coordinates`` for both
+        coordinates together, ``reopen_date`` or ``reason`` for a status change, or
+        ``form`` for the whole form.
+    code : str
+        An import problem code where the rule is the import's
+        (:data:`locator.imports.validate.CODES`), else the form's own (``required``,
+        ``past_date``, ``outside_district`` ...).
+    zh, en : str
+        The message.
     """
 
     field: str
@@ -65,12 +73,28 @@ class FieldProblem:
     en: str
 
     def message(self, lang: str = "zh") -> str:
-        """The message in ``lang`` (``zh`` or ``en``)."""
+        """The message in one language.
+
+        Parameters
+        ----------
+        lang : str
+            ``zh`` or ``en``.
+
+        Returns
+        -------
+        str
+        """
         return self.en if lang == "en" else self.zh
 
 
 class Invalid(LocatorError):
-    """The form has problems; nothing was saved. ``problems`` says which and where."""
+    """(422) The form has problems; nothing was saved.
+
+    Parameters
+    ----------
+    problems : list of FieldProblem
+        Which and where (kept as ``problems``).
+    """
 
     status = 422
     code = "invalid_form"
@@ -82,7 +106,18 @@ class Invalid(LocatorError):
         self.problems = list(problems)
 
     def by_field(self, lang: str = "zh") -> dict[str, list[str]]:
-        """Messages per form field, in ``lang``."""
+        """The messages per form field.
+
+        Parameters
+        ----------
+        lang : str
+            ``zh`` or ``en``.
+
+        Returns
+        -------
+        dict of str to list of str
+            Form field → its messages, in the order found.
+        """
         out: dict[str, list[str]] = {}
         for p in self.problems:
             out.setdefault(p.field, []).append(p.message(lang))
@@ -95,9 +130,20 @@ class Invalid(LocatorError):
 class StationInput:
     """What the station form sends, as typed (nothing is normalised yet).
 
-    ``lon``/``lat`` are in ``datum`` (``wgs84`` by default; ``gcj02`` or ``bd09`` for
-    coordinates copied from Amap/Tencent or Baidu). ``version`` is the site's
-    ``updated_at`` (ISO 8601) when the form was opened; empty for a new site.
+    Attributes
+    ----------
+    name, kind, address, opening_hours, host, phone : str
+        As typed (``kind`` a code or label).
+    services : list of str
+        The ticked (or typed) services, codes or labels.
+    lon, lat : str
+        As typed (decimal, DMS, full-width digits ...), in ``datum``.
+    datum : str
+        ``wgs84`` by default; ``gcj02`` or ``bd09`` for coordinates copied from
+        Amap/Tencent or Baidu.
+    version : str
+        The site's ``updated_at`` (ISO 8601) when the form was opened; empty for a new
+        site.
     """
 
     name: str = ""
@@ -118,8 +164,20 @@ class StationInput:
 
 
 def coordinate_text(value: float | None) -> str:
-    """Degrees as the form shows them: up to 7 decimals (~1 cm), no trailing zeros.
+    """Degrees as the form shows them.
 
+    Parameters
+    ----------
+    value : float or None
+        Degrees (WGS-84 lon or lat).
+
+    Returns
+    -------
+    str
+        Up to 7 decimals (~1 cm), no trailing zeros; ``""`` for none.
+
+    Examples
+    --------
     >>> coordinate_text(114.514900), coordinate_text(None)
     ('114.5149', '')
     """
@@ -152,9 +210,21 @@ def form_input(record: dict[str, Any]) -> StationInput:
 
 
 def form_services(posted: list[str]) -> list[str]:
-    """The services a form posted, as its checkboxes show them again: each recognised
-    label or code as its code, anything else as typed (so it can be unticked).
+    """The services a form posted, as its checkboxes show them again.
 
+    Parameters
+    ----------
+    posted : list of str
+        Ticked codes, or typed labels (several per value allowed).
+
+    Returns
+    -------
+    list of str
+        Each recognised label or code as its code, anything else as typed (so it can be
+        unticked), without repeats.
+
+    Examples
+    --------
     >>> form_services(["饮水", "toilet", "按摩"])
     ['drinking_water', 'toilet', '按摩']
     """
@@ -219,9 +289,22 @@ def validate_input(inp: StationInput, *, regions, existing=None,
 
 
 def district_problems(user: User, values: dict[str, Any], regions) -> list[FieldProblem]:
-    """The problem ``outside_district`` (on ``coordinates``) when the point of
-    ``values`` (from :func:`validate_input`) lies outside the district a district staff
-    account manages; none for admins, for their own district, or without a point.
+    """Whether a point leaves the district a district staff account manages.
+
+    Parameters
+    ----------
+    user : User
+    values : dict
+        From :func:`validate_input` (its ``district_code``, ``district_name`` and
+        ``county_name``).
+    regions : locator.geo.regions.Regions
+        For the name of the user's district.
+
+    Returns
+    -------
+    list of FieldProblem
+        The problem ``outside_district`` (on ``coordinates``), or none: for admins, in
+        the user's own district, or without a point.
     """
     code = values.get("district_code")
     if code is None or user.can_see(code):
@@ -283,8 +366,19 @@ def locate_input(lon: str, lat: str, datum: str, *, regions, user: User,
 
 
 def default_view(regions, user: User) -> tuple[float, float, int]:
-    """Where a new site's map starts: ``(lon, lat, zoom)``, WGS-84 degrees; a point inside
-    the user's district at zoom 10, or (admins) the middle of the province at zoom 7."""
+    """Where a new site's map starts.
+
+    Parameters
+    ----------
+    regions : locator.geo.regions.Regions
+    user : User
+
+    Returns
+    -------
+    (lon, lat, zoom) : (float, float, int)
+        WGS-84 degrees: a point inside the user's district at zoom 10, or (admins) the
+        middle of the province at zoom 7.
+    """
     districts = regions.districts
     if user.role != "admin":
         rows = districts[districts["code"] == user.district_code]

@@ -34,8 +34,17 @@ HISTORY_FIELDS = (
 
 @dataclass(frozen=True)
 class Change:
-    """One field of one history entry: the value before and after (record values:
-    dates as ISO strings, ``services`` as codes; ``None`` = empty or did not exist)."""
+    """One field of one history entry.
+
+    Attributes
+    ----------
+    field : str
+        One of :data:`HISTORY_FIELDS`.
+    old, new : Any
+        The value before and after, as records hold them (dates as ISO strings,
+        ``services`` as codes, ``lon``/``lat`` in WGS-84 degrees); ``None`` = empty or
+        did not exist.
+    """
 
     field: str
     old: Any

@@ -42,13 +42,29 @@ STALE_AFTER_DAYS = 365
 
 
 def today() -> dt.date:
-    """Today's date in Asia/Shanghai."""
+    """Today's date in Asia/Shanghai.
+
+    Returns
+    -------
+    datetime.date
+    """
     return dt.datetime.now(TZ).date()
 
 
 def can_see(user: User, record: dict[str, Any] | None) -> bool:
-    """Whether ``user`` may see the site of ``record`` (its district's staff and admins);
-    ``False`` for no record."""
+    """Whether a user may see a site.
+
+    Parameters
+    ----------
+    user : User
+    record : dict or None
+        The site's record (its ``district_code``).
+
+    Returns
+    -------
+    bool
+        True for admins and the site's district staff; ``False`` for no record.
+    """
     return record is not None and user.can_see(record["district_code"])
 
 
@@ -81,8 +97,26 @@ def get_station(store: Store, user: User, station_id: str) -> dict[str, Any]:
 
 
 def is_stale(verified_at: str | dt.date | None, on: dt.date | None = None) -> bool:
-    """True when a site was never verified, or last verified more than
-    :data:`STALE_AFTER_DAYS` days before ``on`` (default: today in Asia/Shanghai)."""
+    """Whether a site's information is due to be checked again.
+
+    Parameters
+    ----------
+    verified_at : str, datetime.date or None
+        When it was last verified (ISO 8601 date as records hold it).
+    on : datetime.date, optional
+        "Today" (default: today in Asia/Shanghai).
+
+    Returns
+    -------
+    bool
+        True when never verified, or last verified more than :data:`STALE_AFTER_DAYS`
+        days before ``on``.
+
+    Examples
+    --------
+    >>> is_stale("2025-01-01", dt.date(2026, 5, 1)), is_stale(None)
+    (True, True)
+    """
     if not verified_at:
         return True
     if isinstance(verified_at, str):
@@ -92,7 +126,16 @@ def is_stale(verified_at: str | dt.date | None, on: dt.date | None = None) -> bo
 
 @dataclass(frozen=True)
 class StationRow:
-    """One line of the station list."""
+    """One line of the station list.
+
+    Attributes
+    ----------
+    id, name, kind, district_code, district_name, county_name, status : str
+        As in the site's record.
+    reopen_date, verified_at : datetime.date or None
+    stale : bool
+        See :func:`is_stale`.
+    """
 
     id: str
     name: str
@@ -108,7 +151,17 @@ class StationRow:
 
 @dataclass(frozen=True)
 class StationPage:
-    """One page of the station list and the total number of matching sites."""
+    """One page of the station list.
+
+    Attributes
+    ----------
+    rows : list of StationRow
+    total : int
+        Matching sites on every page.
+    page, pages : int
+        This page (from 1) and how many there are.
+    page_size : int
+    """
 
     rows: list[StationRow]
     total: int
@@ -124,8 +177,19 @@ def _like(text: str) -> str:
 
 
 def search_text(q: str) -> str:
-    """The search box's text as it is matched: NFC, whitespace runs as one space, trimmed.
+    """The search box's text as it is matched.
 
+    Parameters
+    ----------
+    q : str
+
+    Returns
+    -------
+    str
+        NFC, whitespace runs as one space, trimmed.
+
+    Examples
+    --------
     >>> search_text("  石家庄\\u3000 驿站 ")
     '石家庄 驿站'
     """
@@ -139,6 +203,9 @@ def list_stations(store: Store, user: User, *, q: str = "", district: str | None
 
     Parameters
     ----------
+    store : Store
+    user : User
+        District staff see only their district's sites.
     q : str
         Matched as a substring of the name, address, id or host, ignoring case (the
         database's ``lower()``: ASCII letters on SQLite, all letters on PostgreSQL);
@@ -154,6 +221,10 @@ def list_stations(store: Store, user: User, *, q: str = "", district: str | None
         From 1; clamped to the pages there are.
     on : datetime.date, optional
         "Today" (Asia/Shanghai) for the staleness rule; default :func:`today`.
+
+    Returns
+    -------
+    StationPage
 
     Raises
     ------

@@ -257,7 +257,15 @@ def _changes(record: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SaveResult:
-    """What a save did: the site's id and the fields it changed (empty: nothing to do)."""
+    """What a save did.
+
+    Attributes
+    ----------
+    id : str
+        The site.
+    changed : tuple of str
+        The fields it changed (empty: nothing to do, nothing written).
+    """
 
     id: str
     changed: tuple[str, ...]
@@ -266,6 +274,18 @@ class SaveResult:
 def save_station(store: Store, user: User, station_id: str, inp: StationInput, *, regions,
                  now: dt.datetime | None = None) -> SaveResult:
     """Save the edit form of a site, in one transaction with its history row.
+
+    Parameters
+    ----------
+    store : Store
+    user : User
+        Recorded as ``updated_by``; district staff may edit only their district's sites.
+    station_id : str
+    inp : StationInput
+        The form as posted; ``lon``/``lat`` in ``inp.datum``, stored as WGS-84.
+    regions : locator.geo.regions.Regions
+    now : datetime.datetime, optional
+        Aware (UTC); default: now.
 
     Returns
     -------
@@ -316,10 +336,26 @@ def save_station(store: Store, user: User, station_id: str, inp: StationInput, *
 
 def create_station(store: Store, user: User, inp: StationInput, *, regions,
                    now: dt.datetime | None = None) -> str:
-    """Create a site from the form; returns its new id ``HB<county code>-<4 digits>``.
+    """Create a site from the form.
 
     The id comes from the county's counter, as in the import, and is never reused. The
     site is ``active`` and not yet verified.
+
+    Parameters
+    ----------
+    store : Store
+    user : User
+        Recorded as ``updated_by``; district staff may create only in their district.
+    inp : StationInput
+        ``lon``/``lat`` in ``inp.datum``, stored as WGS-84.
+    regions : locator.geo.regions.Regions
+    now : datetime.datetime, optional
+        Aware (UTC); default: now.
+
+    Returns
+    -------
+    str
+        The new id ``HB<county code>-<4 digits>``.
 
     Raises
     ------
@@ -406,10 +442,13 @@ def _reopen_date(text: str, on: dt.date) -> dt.date:
 def change_status(store: Store, user: User, station_id: str, action: str, *, version: str,
                   reopen_date: str = "", reason: str = "", on: dt.date | None = None,
                   now: dt.datetime | None = None) -> dict[str, Any]:
-    """Close a site temporarily, remove it, or reopen it; returns the new record.
+    """Close a site temporarily, remove it, or reopen it.
 
     Parameters
     ----------
+    store : Store
+    user : User
+    station_id : str
     action : str
         ``close``: ``temporarily_closed`` until ``reopen_date`` (ISO 8601 date, required,
         not before ``on``), with an optional ``reason``. ``remove``: ``removed`` with a
@@ -417,8 +456,17 @@ def change_status(store: Store, user: User, station_id: str, action: str, *, ver
         ``active`` again (reopen date and reason cleared).
     version : str
         The site's ``updated_at`` as the page showed it.
+    reopen_date, reason : str
+        As typed.
     on : datetime.date, optional
         Today in Asia/Shanghai (default :func:`today`).
+    now : datetime.datetime, optional
+        Aware (UTC); default: now.
+
+    Returns
+    -------
+    dict
+        The site's new record (:func:`~locator.imports.records.station_record`).
 
     Raises
     ------
@@ -449,8 +497,27 @@ def change_status(store: Store, user: User, station_id: str, action: str, *, ver
 
 def verify_station(store: Store, user: User, station_id: str, *, version: str,
                    on: dt.date | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
-    """"仍然正确": set ``verified_at`` to today (Asia/Shanghai) and change nothing else but
-    ``updated_at``/``updated_by``; recorded in history as ``verify``. Returns the record.
+    """"仍然正确": stamp a site as verified today.
+
+    Sets ``verified_at`` and changes nothing else but ``updated_at``/``updated_by``;
+    recorded in history as ``verify``.
+
+    Parameters
+    ----------
+    store : Store
+    user : User
+    station_id : str
+    version : str
+        The site's ``updated_at`` as the page showed it.
+    on : datetime.date, optional
+        Today in Asia/Shanghai (default :func:`today`).
+    now : datetime.datetime, optional
+        Aware (UTC); default: now.
+
+    Returns
+    -------
+    dict
+        The site's new record.
 
     Raises
     ------

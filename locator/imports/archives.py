@@ -26,6 +26,15 @@ RATIO_CHECK_MIN_BYTES = MiB
 def open_zip(data: bytes) -> zipfile.ZipFile:
     """Open an uploaded archive from its bytes (nothing is unpacked).
 
+    Parameters
+    ----------
+    data : bytes
+
+    Returns
+    -------
+    zipfile.ZipFile
+        To be checked with :func:`check_zip` before any member is read.
+
     Raises
     ------
     UploadRefused

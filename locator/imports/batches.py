@@ -159,7 +159,16 @@ def _update_changed(session, rows: list[PlannedRow], now: dt.datetime, user: str
 
 @dataclass(frozen=True)
 class UndoResult:
-    """What an undo did: the batch, the sites restored and the new sites removed."""
+    """What an undo did.
+
+    Attributes
+    ----------
+    batch_id : int
+    restored : int
+        Sites put back as they were before the batch.
+    removed : int
+        Sites the batch had created, now deleted.
+    """
 
     batch_id: int
     restored: int

@@ -59,9 +59,21 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def as_text(value: Any) -> str:
-    """A cell as the text a user typed: numbers without a spurious ``.0``, dates in ISO
-    8601, booleans as 是/否, ``None`` and NaN as the empty string.
+    """A cell as the text a user typed.
 
+    Parameters
+    ----------
+    value : str, int, float, bool, datetime.date or None
+        A cell as a reader gives it.
+
+    Returns
+    -------
+    str
+        Numbers without a spurious ``.0``, dates in ISO 8601, booleans as 是/否, ``None``
+        and NaN as the empty string.
+
+    Examples
+    --------
     >>> as_text(13800000000.0), as_text(None), as_text(True), as_text(dt.date(2026, 5, 1))
     ('13800000000', '', '是', '2026-05-01')
     """
@@ -135,8 +147,19 @@ _KEY_DROP = re.compile(r"[\s\W_]+")
 
 
 def name_key(name: str) -> str:
-    """The duplicate-detection key of a name: NFKC, case-folded, letters and digits only.
+    """The duplicate-detection key of a name.
 
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+        NFKC, case-folded, letters and digits only.
+
+    Examples
+    --------
     >>> name_key("石家庄站 ") == name_key("石家庄站") == name_key("石家庄·站")
     True
     """
@@ -146,7 +169,17 @@ def name_key(name: str) -> str:
 # --------------------------------------------------------------------------- kind, status
 
 def parse_kind(value: Any) -> str:
-    """类型 as a kind code; an empty cell is ``station``.
+    """类型 as a kind code.
+
+    Parameters
+    ----------
+    value : str or None
+        A Chinese label, an alias or the code (``KIND_LABELS``).
+
+    Returns
+    -------
+    str
+        ``station`` or ``mother_room``; an empty cell is ``station``.
 
     Raises
     ------
@@ -168,7 +201,18 @@ def parse_kind(value: Any) -> str:
 
 
 def parse_status(value: Any) -> str | None:
-    """状态 as a status code; ``None`` for an empty cell (the status is kept).
+    """状态 as a status code.
+
+    Parameters
+    ----------
+    value : str or None
+        A Chinese label, an alias or the code (``STATUS_LABELS``).
+
+    Returns
+    -------
+    str or None
+        ``active``, ``temporarily_closed`` or ``removed``; ``None`` for an empty cell
+        (the site keeps its status).
 
     Raises
     ------
@@ -240,8 +284,18 @@ def _parse_services(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def unknown_service(label: str) -> CellError:
-    """The problem (code ``unknown_service``) of a label :func:`parse_services` did not
-    recognise, listing the known ones."""
+    """The problem of a label :func:`parse_services` did not recognise.
+
+    Parameters
+    ----------
+    label : str
+        As written (messages show at most 20 characters).
+
+    Returns
+    -------
+    CellError
+        Code ``unknown_service``; the message lists the known labels.
+    """
     return CellError(f"不认识的服务「{label[:20]}」，可选：{'、'.join(SERVICE_LABELS)}",
                      f"unknown service {label[:20]!r}; known: {', '.join(SERVICES)}",
                      "unknown_service")

@@ -35,8 +35,21 @@ def _put(ws, row: int, col: int, value: Any):
 
 
 def problems_xlsx(plan, lang: str = "zh") -> bytes:
-    """Sheet 1: the uploaded rows (header row and row numbers as in the file) with a
-    「问题」 column first; sheet 2: one line per problem (row, column, code, message)."""
+    """The import's problems as an XLSX workbook.
+
+    Parameters
+    ----------
+    plan : locator.imports.plan.ImportPlan
+        Its table (``None`` for a refused file) and its report.
+    lang : str
+        ``zh`` or ``en``: the sheets' titles, headers and messages.
+
+    Returns
+    -------
+    bytes
+        Sheet 1: the uploaded rows (header row and row numbers as in the file) with a
+        「问题」 column first; sheet 2: one line per problem (row, column, code, message).
+    """
     zh = lang != "en"
     report = plan.report(lang)
     by_row: dict[int | None, list[str]] = defaultdict(list)

@@ -56,12 +56,26 @@ _ID_PATTERN = re.compile(r"^HB(\d{6})-(\d+)$")
 
 
 def record_value(value: Any) -> Any:
-    """One column's value as history stores it: an aware datetime as ISO 8601 in UTC, a
-    date as ISO 8601, a list copied; anything else as it is.
+    """One column's value as history stores it.
 
+    Parameters
+    ----------
+    value : Any
+        A :class:`~locator.store.models.Station` attribute.
+
+    Returns
+    -------
+    Any
+        An aware datetime as ISO 8601 in UTC, a date as ISO 8601, a list copied;
+        anything else as it is.
+
+    Notes
+    -----
     Unlike :func:`locator.jsonio.plain`, datetimes are converted to UTC first, so that a
     record read back from the store compares equal to the one written.
 
+    Examples
+    --------
     >>> record_value(dt.datetime(2026, 5, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     '2026-05-01T00:00:00+00:00'
     """
@@ -90,8 +104,19 @@ def station_record(station: Station) -> dict[str, Any]:
 
 
 def record_values(record: dict[str, Any]) -> dict[str, Any]:
-    """The column values of a history record (:func:`station_record`), as a
-    :class:`~locator.store.models.Station` takes them: dates and ``updated_at`` parsed."""
+    """The column values of a history record, as a Station takes them.
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`station_record` (as stored in history).
+
+    Returns
+    -------
+    dict
+        The same columns, with ``reopen_date`` and ``verified_at`` as dates and
+        ``updated_at`` as an aware datetime.
+    """
     values = dict(record)
     for key in ("reopen_date", "verified_at"):
         if values.get(key):
@@ -101,9 +126,24 @@ def record_values(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def same_value(field_name: str, old: Any, new: Any) -> bool:
-    """Whether a field keeps its value: ``lon``/``lat`` (degrees) compared at 7 decimals
-    (~1 cm), ``services`` as lists, and ``None`` equal to ``""`` elsewhere.
+    """Whether a field keeps its value.
 
+    Parameters
+    ----------
+    field_name : str
+        A record field.
+    old, new : Any
+        Its value before and after.
+
+    Returns
+    -------
+    bool
+        ``lon``/``lat`` (WGS-84 degrees) are compared at 7 decimals (~1 cm; an old
+        ``None`` is never the same), ``services`` as lists, and ``None`` equals ``""``
+        elsewhere.
+
+    Examples
+    --------
     >>> same_value("lon", 114.51490001, 114.5149), same_value("phone", None, "")
     (True, True)
     >>> same_value("lon", None, 114.5)

@@ -96,9 +96,20 @@ def account_district(user) -> str | None:
 
 
 def field_labels(lang: str = "zh") -> dict[str, str]:
-    """How the pages name each record field: the template's Chinese header, or (``en``)
-    the field's own name.
+    """How the pages name each record field.
 
+    Parameters
+    ----------
+    lang : str
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    dict of str to str
+        Field → the template's Chinese header, or (``en``) the field's own name.
+
+    Examples
+    --------
     >>> field_labels()["opening_hours"], field_labels("en")["opening_hours"]
     ('开放时间', 'opening_hours')
     """
@@ -106,9 +117,21 @@ def field_labels(lang: str = "zh") -> dict[str, str]:
 
 
 def import_time(iso: str | None) -> str:
-    """An ISO 8601 time (as :func:`~locator.imports.batches.list_batches` gives it, UTC)
-    as ``YYYY-MM-DD HH:MM`` in Asia/Shanghai; ``""`` for none.
+    """A batch's time as the pages show it.
 
+    Parameters
+    ----------
+    iso : str or None
+        ISO 8601 with an offset, as :func:`~locator.imports.batches.list_batches` gives
+        it (UTC).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DD HH:MM`` in Asia/Shanghai; ``""`` for none.
+
+    Examples
+    --------
     >>> import_time("2026-05-01T00:30:00+00:00"), import_time(None)
     ('2026-05-01 08:30', '')
     """
@@ -118,9 +141,21 @@ def import_time(iso: str | None) -> str:
 
 def plan_upload(store: Store, upload: Upload, *, regions, limits: Limits | None = None,
                 tmp_root=None, district_code: str | None = None) -> ImportPlan:
-    """Plan a held upload from its bytes, with its declared datum (see
-    :func:`~locator.imports.plan.plan_import`; ``district_code`` restricts it to one
-    district)."""
+    """Plan a held upload again from its bytes, with its declared datum.
+
+    Parameters
+    ----------
+    store : Store
+    upload : Upload
+        From :meth:`UploadArea.get <locator.imports.uploads.UploadArea.get>`.
+    regions, limits, tmp_root, district_code
+        As for :func:`~locator.imports.plan.plan_import` (``district_code`` restricts the
+        plan to one district).
+
+    Returns
+    -------
+    ImportPlan
+    """
     return plan_import(store, upload.data, datum=upload.datum, regions=regions, limits=limits,
                        source_name=upload.source_name, tmp_root=tmp_root,
                        district_code=district_code)
@@ -133,8 +168,19 @@ def publish_upload(store: Store, upload: Upload, *, seen_version: str, seen_sha2
 
     Parameters
     ----------
+    store : Store
+    upload : Upload
     seen_version, seen_sha256 : str
         The ``data_version`` and file SHA-256 the preview showed (from its form).
+    user : str
+        Recorded in the batch and the history.
+    regions, limits, tmp_root, district_code
+        As for :func:`plan_upload`.
+
+    Returns
+    -------
+    int or None
+        The batch id; ``None`` when the file neither adds nor changes a site.
 
     Raises
     ------

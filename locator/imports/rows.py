@@ -39,8 +39,19 @@ class Columns:
     header: dict[str, str]
 
     def label(self, name: str) -> str:
-        """How a problem names the column of field ``name``: its header as written, else
-        the template's Chinese header (a missing column), else ``name`` itself."""
+        """How a problem names the column of a field.
+
+        Parameters
+        ----------
+        name : str
+            A record field.
+
+        Returns
+        -------
+        str
+            Its header as written, else the template's Chinese header (a missing
+            column), else ``name`` itself.
+        """
         return self.header.get(name, COLUMNS[name][0] if name in COLUMNS else name)
 
 
@@ -166,7 +177,19 @@ class Row:
     problems: list[Problem] = field(default_factory=list)
 
     def cell(self, name: str) -> Cell:
-        """The first non-empty cell of field ``name`` (``None`` when it has none)."""
+        """The row's cell of a field.
+
+        Parameters
+        ----------
+        name : str
+            A record field.
+
+        Returns
+        -------
+        Cell
+            The first non-empty cell of the field's columns (a geo format may have
+            several), ``None`` when there is none.
+        """
         columns = self.columns
         for i in [columns.fields[name], *columns.more.get(name, ())] \
                 if name in columns.fields else ():
@@ -176,12 +199,25 @@ class Row:
         return None
 
     def bad(self, name: str | None, error: CellError) -> None:
-        """Record ``error`` as a problem in the column of field ``name`` (``None``: no
-        column); its code, or ``bad_value`` when it has none."""
+        """Record a cell's error as a problem of this row.
+
+        Parameters
+        ----------
+        name : str or None
+            The field whose column the problem is in (``None``: no column).
+        error : CellError
+            Its code (``bad_value`` when it has none) and messages.
+        """
         column = self.columns.label(name) if name else None
         self.problems.append(Problem(self.number, column, error.code or "bad_value",
                                      error.zh, error.en))
 
     def result(self) -> RowResult:
-        """What the row became: its values and declared id; ``ok`` without problems."""
+        """What the row became.
+
+        Returns
+        -------
+        RowResult
+            Its values and declared id; ``ok`` when it has no problem.
+        """
         return RowResult(self.number, self.values, self.id, ok=not self.problems)

@@ -193,9 +193,20 @@ def too_many_rows(limits: Limits) -> UploadRefused:
 # --------------------------------------------------------------------------- header
 
 def is_header(cells: list[Cell]) -> bool:
-    """True when ``cells`` look like the station list's header: a name column and at
-    least one other recognised column (:func:`locator.imports.columns.field_of_header`).
+    """Whether a row looks like the station list's header.
 
+    Parameters
+    ----------
+    cells : list of Cell
+
+    Returns
+    -------
+    bool
+        True for a name column and at least one other recognised column
+        (:func:`locator.imports.columns.field_of_header`).
+
+    Examples
+    --------
     >>> is_header(["序号", "名称", "经度", "纬度"]), is_header(["河北省工会驿站名单"])
     (True, False)
     """
@@ -204,8 +215,19 @@ def is_header(cells: list[Cell]) -> bool:
 
 
 def trim(cells: list[Cell]) -> list[Cell]:
-    """``cells`` without their trailing empty cells (``None`` or ``""``).
+    """A row without its trailing empty cells.
 
+    Parameters
+    ----------
+    cells : list of Cell
+
+    Returns
+    -------
+    list of Cell
+        ``cells`` up to the last one that is neither ``None`` nor ``""``.
+
+    Examples
+    --------
     >>> trim(["a", None, "b", "", None])
     ['a', None, 'b']
     """

@@ -47,7 +47,14 @@ _NOTES = [
 
 
 def template_xlsx() -> bytes:
-    """The template workbook as XLSX bytes."""
+    """The template workbook.
+
+    Returns
+    -------
+    bytes
+        XLSX: sheet 「站点」 (headers, the example row, dropdowns), 「说明」 (how to fill
+        it in) and the hidden 「选项」.
+    """
     wb = Workbook()
     ws = wb.active
     ws.title = "站点"
