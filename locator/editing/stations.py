@@ -99,6 +99,7 @@ __all__ = [
     "StaleEdit",
     "change_status",
     "create_station",
+    "nearby_sites",
     "save_station",
     "verify_station",
     # form.py's, listing.py's and history.py's, importable here too
@@ -162,8 +163,24 @@ class Busy(LocatorError):
 NEARBY_DEG = 0.01
 
 
-def _nearby(store: Store, lon: float, lat: float, station_id: str | None):
-    """The sites near a WGS-84 point (and the edited site), as validation wants them."""
+def nearby_sites(store: Store, lon: float, lat: float,
+                 station_id: str | None) -> pd.DataFrame:
+    """The sites near a point, as the duplicate rule wants them.
+
+    Parameters
+    ----------
+    store : Store
+    lon, lat : float
+        WGS-84 degrees.
+    station_id : str or None
+        The edited site, always included (it is not its own duplicate).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``kind``, ``name``, ``lon``, ``lat`` (WGS-84 degrees) and ``status`` of
+        every site within :data:`NEARBY_DEG` degrees of the point.
+    """
     columns = [Station.id, Station.kind, Station.name, Station.lon, Station.lat,
                Station.status]
     near = and_(Station.lon.between(lon - NEARBY_DEG, lon + NEARBY_DEG),
@@ -179,7 +196,7 @@ def _check_against_store(store: Store, inp: StationInput, *, regions,
     """:func:`validate_input` with the duplicate rule against the sites near the point."""
     values, problems = validate_input(inp, regions=regions)
     if "lon" in values:
-        existing = _nearby(store, values["lon"], values["lat"], station_id)
+        existing = nearby_sites(store, values["lon"], values["lat"], station_id)
         values, problems = validate_input(inp, regions=regions, existing=existing,
                                           station_id=station_id)
     return values, problems
