@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.errors import Conflict, LocatorError
+from locator.geo.datum import DATUMS
 from locator.imports.plan import batch_detail, list_batches, undo_import
 from locator.imports.problem_sheet import problems_xlsx
 from locator.imports.readers import Limits
@@ -47,7 +48,6 @@ from locator.web.state import get_state
 
 bp = Blueprint("staff_imports", __name__, url_prefix="/staff/imports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATUMS = ("wgs84", "gcj02", "bd09")
 # Room for the multipart envelope and the small form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
