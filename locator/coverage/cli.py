@@ -36,35 +36,37 @@ def demand_import(file: Path, as_json: bool, lang: str, user: str | None, dry_ru
     from locator.coverage import demand
 
     state = get_state()
-    if file.stat().st_size > demand.MAX_GRID_BYTES:
-        data = file.open("rb").read(demand.MAX_GRID_BYTES + 1)
-    else:
-        data = file.read_bytes()
+    with file.open("rb") as f:
+        data = f.read(demand.MAX_GRID_BYTES + 1)
     plan = demand.plan_grid(data, state.coverage().grid, source_name=file.name)
     report = plan.report(lang)
     if plan.ok and not dry_run:
         report["upload_id"] = demand.apply_grid(state.store, plan,
                                                 user=user or f"cli:{getpass.getuser()}")
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, allow_nan=False, indent=1))
-    else:
-        zh = lang != "en"
-        for p in report["problems"]:
-            where = (f"第 {p['row']} 行" if zh else f"row {p['row']}") if p["row"] else (
-                "文件" if zh else "file")
-            column = f" [{p['column']}]" if p["column"] else ""
-            click.echo(f"  {where}{column} {p['code']}: {p['message']}")
-        if plan.ok:
-            done = ("检查通过（试运行，未保存）" if zh else "OK (dry run: nothing stored)") \
-                if dry_run else ("已启用" if zh else "In use")
-            click.echo(f"{done}: {report['rows']} rows, {report['cells']} cells, "
-                       f"{report['total_weight'] - report['outside_weight']:,.0f} persons in "
-                       f"Hebei ({report['outside_weight']:,.0f} outside, not counted)")
-        else:
-            click.echo(("有 {n} 个问题，未保存任何内容。" if zh else
-                        "{n} problems: nothing stored.").format(n=report["problems_total"]))
+    click.echo(json.dumps(report, ensure_ascii=False, allow_nan=False, indent=1) if as_json
+               else _grid_report_text(report, lang, ok=plan.ok, dry_run=dry_run))
     refused = not plan.ok and plan.rows == 0
     raise SystemExit(0 if plan.ok else 2 if refused else 1)
+
+
+def _grid_report_text(report: dict, lang: str, *, ok: bool, dry_run: bool) -> str:
+    zh = lang != "en"
+    lines = []
+    for p in report["problems"]:
+        where = (f"第 {p['row']} 行" if zh else f"row {p['row']}") if p["row"] else (
+            "文件" if zh else "file")
+        column = f" [{p['column']}]" if p["column"] else ""
+        lines.append(f"  {where}{column} {p['code']}: {p['message']}")
+    if ok:
+        done = ("检查通过（试运行，未保存）" if zh else "OK (dry run: nothing stored)") \
+            if dry_run else ("已启用" if zh else "In use")
+        lines.append(f"{done}: {report['rows']} rows, {report['cells']} cells, "
+                     f"{report['total_weight'] - report['outside_weight']:,.0f} persons in "
+                     f"Hebei ({report['outside_weight']:,.0f} outside, not counted)")
+    else:
+        lines.append(("有 {n} 个问题，未保存任何内容。" if zh else
+                      "{n} problems: nothing stored.").format(n=report["problems_total"]))
+    return "\n".join(lines)
 
 
 @demand_group.command("status")
@@ -75,15 +77,12 @@ def demand_status(days: int):
     from locator.coverage import demand
 
     state = get_state()
-    counter = current_app.extensions.get("locator_searches")
+    counter = current_app.extensions.get(demand.SEARCHES)
     if counter is not None:
         counter.flush()
     click.echo(f"demand in use: {demand.default_source(state.store)}")
     for u in demand.uploads(state.store, 5):
-        status = f"withdrawn {u['withdrawn_at']:%Y-%m-%d}" if u["withdrawn_at"] else "in use"
-        click.echo(f"upload {u['id']}: {u['created_at']:%Y-%m-%d %H:%M} UTC by "
-                   f"{u['created_by']}, {u['source_name']}, {u['cells']} cells, "
-                   f"{u['total_weight'] - u['outside_weight']:,.0f} persons ({status})")
+        click.echo(_upload_line(u))
     first, last = demand.search_window(days, until=demand.today())
     click.echo(f"search counting: {'on' if counter is not None else 'off'}; searches "
                f"{first} .. {last} (only counts are stored):")
@@ -91,6 +90,13 @@ def demand_status(days: int):
         share = "-" if r["beyond_share"] is None else f"{r['beyond_share']:.1%}"
         click.echo(f"  {r['district_code'] or 'outside'}\t{r['district_name'] or '河北省外'}\t"
                    f"{r['searches']}\tbeyond 1 km: {r['beyond']} ({share})")
+
+
+def _upload_line(u: dict) -> str:
+    status = f"withdrawn {u['withdrawn_at']:%Y-%m-%d}" if u["withdrawn_at"] else "in use"
+    return (f"upload {u['id']}: {u['created_at']:%Y-%m-%d %H:%M} UTC by "
+            f"{u['created_by']}, {u['source_name']}, {u['cells']} cells, "
+            f"{u['total_weight'] - u['outside_weight']:,.0f} persons ({status})")
 
 
 @demand_group.command("withdraw")

@@ -38,25 +38,14 @@ def export_group():
 def export_coverage_command(district: str | None, radius_m: int, fmt: str, output: Path,
                             population: Path | None, demand: str | None):
     """Coverage of the province or a district: map, report or figures."""
-    from locator.coverage.demand import coverage_engine
     from locator.exports import writers as exports
 
-    state = get_state()
-    engine = state.coverage()
-    names = {name: code for code, name in engine.regions.district_names().items()}
-    district = names.get(district, district)
     try:
-        if population is None:
-            engine = coverage_engine(engine, state.store, demand)
-        elif demand is not None:
-            raise click.UsageError("--population and --demand exclude each other.")
-        if population is not None:
-            engine, dropped = exports.with_population_csv(engine, population)
-            click.echo(f"population grid: {dropped:g} persons outside Hebei not counted",
-                       err=True)
+        engine = _coverage_engine(population, demand)
+        names = {name: code for code, name in engine.regions.district_names().items()}
         with _progress(exports.coverage_steps(fmt), f"导出 {fmt}") as bar:
             layers = exports.export_coverage(engine, output, fmt, radius_m=radius_m,
-                                             district=district,
+                                             district=names.get(district, district),
                                              progress=lambda _label: bar.update(1))
     except LocatorError as e:
         raise click.ClickException(e.message) from e
@@ -65,6 +54,21 @@ def export_coverage_command(district: str | None, radius_m: int, fmt: str, outpu
     click.echo(f"wrote {output}: {r['name']} R={radius_m} m, stations {r['stations']}, "
                f"share_area {r['share_area']}, share_demand {r['share_demand']} (demand: "
                f"{what})")
+
+
+def _coverage_engine(population: Path | None, demand: str | None):
+    """The coverage engine weighed by ``--population`` (a CSV grid) or ``--demand``."""
+    from locator.coverage.demand import coverage_engine
+    from locator.exports import writers as exports
+
+    state = get_state()
+    if population is None:
+        return coverage_engine(state.coverage(), state.store, demand)
+    if demand is not None:
+        raise click.UsageError("--population and --demand exclude each other.")
+    engine, dropped = exports.with_population_csv(state.coverage(), population)
+    click.echo(f"population grid: {dropped:g} persons outside Hebei not counted", err=True)
+    return engine
 
 
 @export_group.command("stations")

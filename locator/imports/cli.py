@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from locator.errors import LocatorError
 from locator.web.state import get_state
 
 
@@ -44,11 +45,7 @@ def import_group():
 def import_file(file: Path, datum: str, dry_run: bool, as_json: bool, lang: str,
                 user: str | None, report_xlsx: Path | None):
     """Import FILE (CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile)."""
-    import getpass
-    import json
-
-    from locator.errors import LocatorError
-    from locator.imports.plan import apply_import, plan_import
+    from locator.imports.plan import plan_import
     from locator.imports.readers import Limits
 
     state = get_state()
@@ -59,22 +56,32 @@ def import_file(file: Path, datum: str, dry_run: bool, as_json: bool, lang: str,
         from locator.imports.problem_sheet import problems_xlsx
 
         report_xlsx.write_bytes(problems_xlsx(plan, lang=lang))
-    batch_id = None
-    if plan.ok and not dry_run:
-        try:
-            batch_id = apply_import(state.store, plan, user=user or f"cli:{getpass.getuser()}")
-        except LocatorError as e:
-            click.echo(e.message_for(lang), err=True)
-            raise SystemExit(2) from None
+    batch_id = _apply(plan, user, lang) if plan.ok and not dry_run else None
     report = plan.report(lang)
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, allow_nan=False, indent=1))
-    else:
-        click.echo(_report_text(report, lang, dry_run=dry_run))
+    click.echo(_json(report) if as_json else _report_text(report, lang, dry_run=dry_run))
     if batch_id is not None:
         click.echo(f"导入批次 batch {batch_id}；撤销 undo: locator import undo {batch_id}",
                    err=as_json)
     raise SystemExit(0 if plan.ok else 2 if plan.refused else 1)
+
+
+def _apply(plan, user: str | None, lang: str) -> int:
+    """Apply a clean plan; exit 2 with the message when the store refuses it."""
+    import getpass
+
+    from locator.imports.plan import apply_import
+
+    try:
+        return apply_import(get_state().store, plan, user=user or f"cli:{getpass.getuser()}")
+    except LocatorError as e:
+        click.echo(e.message_for(lang), err=True)
+        raise SystemExit(2) from None
+
+
+def _json(report: dict) -> str:
+    import json
+
+    return json.dumps(report, ensure_ascii=False, allow_nan=False, indent=1)
 
 
 def _report_text(report: dict, lang: str, *, dry_run: bool) -> str:
@@ -111,7 +118,6 @@ def import_undo(batch_id: int, user: str | None, lang: str):
     """Undo import BATCH_ID: restore its sites as they were before it."""
     import getpass
 
-    from locator.errors import LocatorError
     from locator.imports.plan import undo_import
 
     try:
@@ -120,12 +126,10 @@ def import_undo(batch_id: int, user: str | None, lang: str):
     except LocatorError as e:
         click.echo(e.message_for(lang), err=True)
         raise SystemExit(1) from None
-    if lang == "en":
-        click.echo(f"Undid import batch {batch_id}: {result.restored} sites restored, "
-                   f"{result.removed} removed.")
-    else:
-        click.echo(f"已撤销导入批次 {batch_id}：恢复 {result.restored} 个站点，"
-                   f"删除 {result.removed} 个新增站点。")
+    click.echo(f"Undid import batch {batch_id}: {result.restored} sites restored, "
+               f"{result.removed} removed." if lang == "en" else
+               f"已撤销导入批次 {batch_id}：恢复 {result.restored} 个站点，"
+               f"删除 {result.removed} 个新增站点。")
 
 
 @import_group.command("batches")

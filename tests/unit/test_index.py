@@ -210,12 +210,3 @@ def test_empty_index_and_impossible_filters():
         services=("nursing_room", "aed", "repair_tools"),
     )
     assert list(res.positions) == list(want)
-
-
-def test_per_district_layers_partition_the_sites():
-    index = demo_index()
-    assert len(index.layers) == 14
-    assert sum(len(g) for g in index.layers.values()) == len(index)
-    for code, layer in index.layers.items():
-        assert (layer["district_code"] == code).all()
-        assert layer.crs.to_epsg() == 32650

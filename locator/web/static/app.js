@@ -61,10 +61,9 @@
   /** Leaflet [lat, lng] for a WGS-84 lon/lat, in the basemap's datum. */
   function toDisplay(lon, lat) {
     if (config.displayDatum === "gcj02") {
-      var g = wgsToGcj(lon, lat);
-      return [g[1], g[0]];
+      return LonLat.pointToLeaflet(wgsToGcj(lon, lat));
     }
-    return [lat, lon];
+    return LonLat.toLeaflet(lon, lat);
   }
 
   // --- formatting ---
@@ -327,7 +326,7 @@
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   };
   map.on("click", function (e) {
-    var lon = e.latlng.lng, lat = e.latlng.lat;
+    var tapped = LonLat.fromLeaflet(e.latlng), lon = tapped[0], lat = tapped[1];
     search(lon, lat, config.displayDatum, "tap");
   });
 

@@ -39,26 +39,26 @@
     layer.bindTooltip(span);
   }
 
-  function dot(lat, lon, colour, fill) {
-    var marker = L.circleMarker([lat, lon], {
+  function dot(lon, lat, colour, fill) {
+    var marker = L.circleMarker(LonLat.toLeaflet(lon, lat), {
       renderer: renderer, radius: 6, weight: 2, color: colour,
       fillColor: fill || colour, fillOpacity: fill === "#ffffff" ? 1 : 0.85
     }).addTo(map);
-    bounds.extend([lat, lon]);
+    bounds.extend(LonLat.toLeaflet(lon, lat));
     drawn += 1;
     return marker;
   }
 
   data["new"].forEach(function (p) {  // [lon, lat, name, row]
-    tooltip(dot(p[1], p[0], "#137333", "#34a853"),
+    tooltip(dot(p[0], p[1], "#137333", "#34a853"),
             config.row.replace("{n}", p[3]) + " · " + p[2]);
   });
   data.moved.forEach(function (p) {  // [old lon, old lat, lon, lat, name, id]
-    L.polyline([[p[1], p[0]], [p[3], p[2]]], {
+    L.polyline([LonLat.toLeaflet(p[0], p[1]), LonLat.toLeaflet(p[2], p[3])], {
       renderer: renderer, color: "#e8710a", weight: 2, dashArray: "4 4"
     }).addTo(map);
-    tooltip(dot(p[1], p[0], "#7a7a7a", "#ffffff"), config.old + " · " + p[5] + " " + p[4]);
-    tooltip(dot(p[3], p[2], "#b35900", "#e8710a"), config.moved + " · " + p[5] + " " + p[4]);
+    tooltip(dot(p[0], p[1], "#7a7a7a", "#ffffff"), config.old + " · " + p[5] + " " + p[4]);
+    tooltip(dot(p[2], p[3], "#b35900", "#e8710a"), config.moved + " · " + p[5] + " " + p[4]);
   });
   if (bounds.isValid()) {
     map.fitBounds(bounds.pad(0.15), {maxZoom: 15});

@@ -119,7 +119,7 @@
     layers.stations = L.layerGroup();
     for (var i = 0; i < d.stations.length; i++) {
       (function (row) {
-        L.circleMarker([row[1], row[0]], {
+        L.circleMarker(LonLat.pointToLeaflet(row), {
           renderer: canvas, radius: small ? 1.5 : 3.5, color: "#ffffff", weight: small ? 0 : 1,
           fillColor: "#1b3d1e", fillOpacity: small ? 0.7 : 0.95
         }).bindPopup(function () { return stationPopup(row); }).addTo(layers.stations);
@@ -138,7 +138,7 @@
     map.options.zoomSnap = 0.25; // fit the area snugly (the shared shell snaps to whole zooms)
     map.options.zoomDelta = 0.5;
     function fit() {
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8], animate: false });
+      map.fitBounds(LonLat.boundsToLeaflet(b), { padding: [8, 8], animate: false });
       setStatus("");
       document.documentElement.setAttribute("data-coverage-ready", "1");
     }

@@ -89,7 +89,8 @@
   /** The pin moved (drag or click): its display-datum position -> WGS-84 inputs. */
   function fromPin(latlng) {
     say(T.checking);
-    locate({ lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7),
+    var lonlat = LonLat.fromLeaflet(latlng);
+    locate({ lon: lonlat[0].toFixed(7), lat: lonlat[1].toFixed(7),
              datum: config.displayDatum }, function (answer) {
       if (answer.lon_text !== undefined) {
         lonInput.value = answer.lon_text;
@@ -106,7 +107,7 @@
     locate({ lon: lonInput.value, lat: latInput.value, datum: datumInput.value },
       function (answer) {
         if (answer.display) {
-          var latlng = [answer.display[1], answer.display[0]];
+          var latlng = LonLat.pointToLeaflet(answer.display);
           placeMarker(latlng);
           map.setView(latlng, Math.max(map.getZoom(), 15));
         }
