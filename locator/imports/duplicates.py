@@ -82,6 +82,17 @@ class _Placed:
 
     @classmethod
     def of(cls, rows: list[Row]) -> _Placed | None:
+        """The rows' points and keys; ``None`` when there are no rows.
+
+        Parameters
+        ----------
+        rows : list of Row
+            Rows with WGS-84 ``lon``/``lat`` values.
+
+        Returns
+        -------
+        _Placed or None
+        """
         if not rows:
             return None
         lon = np.array([row.values["lon"] for row in rows])
