@@ -166,7 +166,7 @@ def read_point(row: Row, point: tuple[float, float] | str | None, *,
             row.problems.append(Problem(row.number, "geometry", "bad_coordinate",
                                         f"坐标（{x:g}, {y:g}）不是有效的经纬度",
                                         f"({x:g}, {y:g}) is not a valid longitude/latitude"))
-    elif use_points and "lon" not in row.columns.fields:
+    elif use_points and not {"lon", "lat"} <= set(row.columns.fields):
         what = "没有坐标" if point is None else f"几何不是点（{point}）"
         what_en = ("no coordinates" if point is None
                    else f"the geometry is not a point ({point})")
