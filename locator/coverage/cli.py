@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from locator.errors import LocatorError
+from locator.imports.problems import problem_line
 from locator.web.state import get_state
 
 
@@ -52,11 +53,7 @@ def demand_import(file: Path, as_json: bool, lang: str, user: str | None, dry_ru
 def _grid_report_text(report: dict, lang: str, *, ok: bool, dry_run: bool) -> str:
     zh = lang != "en"
     lines = []
-    for p in report["problems"]:
-        where = (f"第 {p['row']} 行" if zh else f"row {p['row']}") if p["row"] else (
-            "文件" if zh else "file")
-        column = f" [{p['column']}]" if p["column"] else ""
-        lines.append(f"  {where}{column} {p['code']}: {p['message']}")
+    lines.extend(problem_line(p, lang) for p in report["problems"])
     if ok:
         done = ("检查通过（试运行，未保存）" if zh else "OK (dry run: nothing stored)") \
             if dry_run else ("已启用" if zh else "In use")

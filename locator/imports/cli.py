@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from locator.errors import LocatorError
+from locator.imports.problems import problem_line
 from locator.web.state import get_state
 
 
@@ -93,11 +94,7 @@ def _report_text(report: dict, lang: str, *, dry_run: bool) -> str:
         head = (f"{report['rows']} rows: {report['new']} new, {report['changed']} changed, "
                 f"{report['unchanged']} unchanged, {len(report['problems'])} problems")
     lines = [head]
-    for p in report["problems"]:
-        where = (f"第 {p['row']} 行" if zh else f"row {p['row']}") if p["row"] else (
-            "文件" if zh else "file")
-        column = f" [{p['column']}]" if p["column"] else ""
-        lines.append(f"  {where}{column} {p['code']}: {p['message']}")
+    lines.extend(problem_line(p, lang) for p in report["problems"])
     if report["ok"]:
         if dry_run:
             lines.append("检查通过（试运行，未导入）。" if zh

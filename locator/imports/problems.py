@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CODES", "FILE_CODES", "CellError", "Problem"]
+__all__ = ["CODES", "FILE_CODES", "CellError", "Problem", "problem_line"]
 
 #: Problem codes that mean the file itself was refused (CLI exit status 2).
 FILE_CODES = frozenset({"unreadable_file", "unsupported_file", "too_many_rows"})
@@ -70,6 +70,36 @@ class Problem:
         return {"row": self.row, "column": self.column, "code": self.code,
                 "message": self.en if lang == "en" else self.zh}
 
+
+
+def problem_line(problem: dict[str, Any], lang: str = "zh") -> str:
+    """One reported problem as a line of the command-line report (import and demand).
+
+    Parameters
+    ----------
+    problem : dict
+        ``{"row", "column", "code", "message"}``, as :meth:`Problem.to_dict` gives it.
+    lang : str
+        ``zh`` or ``en``: the language of the place ("第 3 行" or "row 3", "文件" or "file").
+
+    Returns
+    -------
+    str
+        Two spaces, where (the row, else the file), the column in brackets if any, the
+        code and the message.
+
+    Examples
+    --------
+    >>> problem_line({"row": 3, "column": "经度", "code": "bad_coordinate",
+    ...               "message": "bad longitude"}, "en")
+    '  row 3 [经度] bad_coordinate: bad longitude'
+    """
+    zh = lang != "en"
+    p = problem
+    where = (f"第 {p['row']} 行" if zh else f"row {p['row']}") if p["row"] else (
+        "文件" if zh else "file")
+    column = f" [{p['column']}]" if p["column"] else ""
+    return f"  {where}{column} {p['code']}: {p['message']}"
 
 class CellError(Exception):
     """A cell (or form field) whose value breaks an import rule.
