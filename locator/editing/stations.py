@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -334,17 +335,8 @@ def save_station(store: Store, user: User, station_id: str, inp: StationInput, *
             return SaveResult(station_id, ())
         try:
             with _claimed(store, version) as session:
-                station = _load(session, user, station_id)
-                before = station_record(station)
-                _check_version(before, inp.version)
-                for key, value in changes.items():
-                    setattr(station, key, value)
-                station.synthetic = False  # as the import: edited content is real data
-                _touch(station, user, now)
-                session.flush()
-                write_history(session, [{"station_id": station_id, "action": "edit",
-                                         "before": before, "after": station_record(station)}],
-                              batch_id=None, now=now, user=station.updated_by)
+                _edit(session, user, station_id, inp.version, "edit",
+                      partial(_set_fields, changes), now)
             return SaveResult(station_id, tuple(changes))
         except _Retry:
             continue
@@ -405,6 +397,32 @@ def create_station(store: Store, user: User, inp: StationInput, *, regions,
     raise Busy()
 
 
+def _set_fields(changes: dict[str, Any], station: Station) -> None:
+    """A form save's change: the changed fields, and (as the import) edited content is real
+    data."""
+    for key, value in changes.items():
+        setattr(station, key, value)
+    station.synthetic = False
+
+
+def _edit(session, user: User, station_id: str, version: str, action: str, change,
+          now: dt.datetime) -> dict[str, Any]:
+    """Inside a claimed write transaction: load the site, check it is still at ``version``,
+    apply ``change(station)``, stamp it and write its history row (``action``, before and
+    after); the new record."""
+    station = _load(session, user, station_id)
+    before = station_record(station)
+    _check_version(before, version)
+    change(station)
+    _touch(station, user, now)
+    session.flush()
+    after = station_record(station)
+    write_history(session, [{"station_id": station_id, "action": action,
+                             "before": before, "after": after}],
+                  batch_id=None, now=now, user=station.updated_by)
+    return after
+
+
 def _update(store: Store, user: User, station_id: str, version: str, action: str,
             change, now: dt.datetime) -> dict[str, Any]:
     """Apply ``change(station)`` in one transaction with a history row; the new record."""
@@ -413,16 +431,7 @@ def _update(store: Store, user: User, station_id: str, version: str, action: str
         _check_version(get_station(store, user, station_id), version)
         try:
             with _claimed(store, data_version) as session:
-                station = _load(session, user, station_id)
-                before = station_record(station)
-                _check_version(before, version)
-                change(station)
-                _touch(station, user, now)
-                session.flush()
-                after = station_record(station)
-                write_history(session, [{"station_id": station_id, "action": action,
-                                         "before": before, "after": after}],
-                              batch_id=None, now=now, user=station.updated_by)
+                after = _edit(session, user, station_id, version, action, change, now)
             return after
         except _Retry:
             continue
