@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from locator.geo.hours import TZ
+from locator.geo.hours import TZ, today
 from locator.store.models import SearchCount
 
 __all__ = [
@@ -58,16 +58,6 @@ FLUSH_AT_KEYS = 5000
 MIN_SHOWN = 5
 #: The searches demand counts this many full days, up to yesterday (Asia/Shanghai).
 SEARCH_DAYS = 30
-
-
-def today() -> dt.date:
-    """Today in Asia/Shanghai.
-
-    Returns
-    -------
-    datetime.date
-    """
-    return dt.datetime.now(TZ).date()
 
 
 def search_cell(lon: float, lat: float) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from locator.errors import BadRequest, NotFound
-from locator.geo.hours import TZ
+from locator.geo.hours import today
 from locator.imports.records import station_record
 from locator.store.models import Station, User
 from locator.store.store import Store
@@ -39,16 +39,6 @@ __all__ = [
 PAGE_SIZE = 50
 #: A site last verified longer ago than this (or never) is highlighted in the list.
 STALE_AFTER_DAYS = 365
-
-
-def today() -> dt.date:
-    """Today's date in Asia/Shanghai.
-
-    Returns
-    -------
-    datetime.date
-    """
-    return dt.datetime.now(TZ).date()
 
 
 def can_see(user: User, record: dict[str, Any] | None) -> bool:

@@ -15,7 +15,18 @@ import opening_hours
 
 TZ = ZoneInfo("Asia/Shanghai")
 
-__all__ = ["TZ", "is_valid", "open_at", "parse"]
+__all__ = ["TZ", "is_valid", "open_at", "parse", "today"]
+
+
+def today() -> dt.date:
+    """Today's date in Asia/Shanghai (:data:`TZ`): the day that staleness, reopen dates
+    and search counts go by.
+
+    Returns
+    -------
+    datetime.date
+    """
+    return dt.datetime.now(TZ).date()
 
 
 @lru_cache(maxsize=4096)
