@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 
 from flask import (
     Blueprint,
@@ -17,7 +18,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
@@ -26,7 +26,7 @@ from locator.jsonio import dumps
 from locator.ogc import collections as oc
 from locator.ogc import documents as docs
 from locator.ogc.crs import by_uri
-from locator.ogc.opendata import LICENCE, OpenData
+from locator.ogc.opendata import LICENCE, OPEN_FORMATS, OpenData
 from locator.web import params as p
 from locator.web.state import get_state
 
@@ -204,18 +204,29 @@ def item(collection_id: str, feature_id: str):
     return _send(text, "application/geo+json", version=snap.version, headers=headers)
 
 
-@bp.get("/api/v1/exports/stations.<fmt>")
 def open_file(fmt: str):
     """The open station list (no account): csv, geojson, gpkg or xlsx."""
     p.reject_unknown(request.args, ())
     snap = get_state().snapshot()
     f = current_app.extensions[EXTENSION].file(snap.sites, snap.version, fmt,
                                                synthetic=snap.synthetic)
-    response = send_file(f.path, mimetype=f.mimetype, as_attachment=True,
-                         download_name=f.download_name, etag=f"stations-v{f.version}-{fmt}",
-                         conditional=True, max_age=300)
+    # Sent from memory (a few MB): no file handle outlives the request, and a newer
+    # version pruning the file mid-send cannot cut the download short.
+    with open(f.path, "rb") as fh:
+        data, mtime = fh.read(), os.fstat(fh.fileno()).st_mtime
+    response = Response(data, mimetype=f.mimetype)
+    response.set_etag(f"stations-v{f.version}-{fmt}")
+    response.last_modified = dt.datetime.fromtimestamp(mtime, dt.UTC)
+    response.headers["Content-Disposition"] = f"attachment; filename={f.download_name}"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response = response.make_conditional(request)
     response.headers["Link"] = f'<{LICENCE["licence_url"]}>; rel="license"'
     return response
+
+
+for _fmt in OPEN_FORMATS:  # one literal path per format, as the OpenAPI document lists them
+    bp.add_url_rule(f"/api/v1/exports/stations.{_fmt}", "open_file", open_file,
+                    defaults={"fmt": _fmt}, methods=["GET"])
 
 
 @bp.errorhandler(LocatorError)

@@ -391,6 +391,6 @@ def test_open_data_is_regenerated_once_per_data_version(fresh_demo_app, monkeypa
 
 
 def test_an_unknown_open_format_is_404(client):
-    for fmt in ("kml", "pdf", "csv.exe"):
+    for fmt in ("kml", "pdf", "csv.exe", "CSV"):
         r = client.get(f"/api/v1/exports/stations.{fmt}")
-        assert r.status_code == 404 and r.json["error"] == "format_not_found"
+        assert r.status_code == 404 and r.json["error"] == "not_found"
