@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test chromium fonts postgres lint benchmarks clean
+.PHONY: run test install install-test chromium fonts postgres gdal lint benchmarks clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,7 +32,7 @@ run: install
 	$(BIN)/locator run --host $(HOST) --port $(PORT)
 
 ## Install everything the tests need (Chromium, a CJK font and PostgreSQL included) and run the whole suite
-test: install-test chromium fonts postgres
+test: install-test chromium fonts postgres gdal
 	$(BIN)/python -m pytest
 
 ## Debian's Chromium for the browser tests, installed when missing
@@ -58,6 +58,14 @@ postgres:
 		echo "installing Debian's postgresql for the PostgreSQL tests"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+## Debian's GDAL command-line tools (ogrinfo, ogr2ogr) for the OGC API client tests, installed
+## when missing
+gdal:
+	@command -v ogrinfo >/dev/null 2>&1 || { \
+		echo "installing Debian's gdal-bin for the OGC API client tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gdal-bin; }
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff

@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.exports import cli as exports_cli
     from locator.imports import cli as imports_cli
     from locator.imports import web as imports_web
+    from locator.ogc import web as ogc_web
     from locator.sites import api, pages
     from locator.web import assets, errors, i18n, staff, state
 
@@ -85,7 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The cross-cutting parts first (state, errors, languages, assets, sign-in), then each
     # feature's faces: its blueprints and its commands.
     for part in (state, errors, i18n, assets, staff,
-                 pages, api, imports_web, editing_web, coverage_web, demand_web,
+                 pages, api, imports_web, editing_web, coverage_web, demand_web, ogc_web,
                  cli, imports_cli, exports_cli, coverage_cli):
         part.init_app(app)
     return app

@@ -118,6 +118,8 @@ SAMPLES = {
     "token": "a" * 32,
     "kind": "stations",
     "fmt": "csv",
+    "collection_id": "districts",  # /ogc/collections/<collection_id>/items/<feature_id>
+    "feature_id": "130100",
 }
 
 

@@ -22,6 +22,23 @@ _NOT_FOUND = {"description": "No such site.",
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _open_data_paths() -> dict:
+    """The open station files (locator/ogc/opendata.py), one path per format."""
+    from locator.ogc.opendata import OPEN_FORMATS
+
+    return {f"/api/v1/exports/stations.{fmt}": {"get": {
+        "summary": f"Every site that is not removed, as {fmt.upper()} (no account; the "
+                   "synthetic flag, licence and attribution inside)",
+        "operationId": f"open_stations_{fmt}",
+        "responses": {"200": {"description": "The file, written once per data version",
+                              "content": {mimetype: {"schema": (
+                                  {"type": "object", "required": ["type", "features"]}
+                                  if fmt == "geojson"
+                                  else {"type": "string", "format": "binary"})}}},
+                      "304": {"description": "Not modified (ETag, Last-Modified)"},
+                      "400": _ERROR}}} for fmt, mimetype in OPEN_FORMATS.items()}
+
+
 @lru_cache(maxsize=4)
 def document(district_codes: tuple[str, ...]) -> dict:
     """The OpenAPI 3.0 description of ``/api/v1`` and ``/healthz``."""
@@ -285,6 +302,7 @@ def document(district_codes: tuple[str, ...]) -> dict:
                 "summary": "Liveness and data version", "operationId": "healthz",
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["status", "data_version"]}}}}}}},
+            **_open_data_paths(),
         },
         "components": {"schemas": {
             "Feature": feature,

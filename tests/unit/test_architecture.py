@@ -31,7 +31,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "locator"
 
 BASE = frozenset({"settings", "errors", "escape", "jsonio", "vocabulary"})
-FEATURES = frozenset({"sites", "imports", "editing", "reports", "coverage", "exports", "demo"})
+FEATURES = frozenset({"sites", "imports", "editing", "reports", "coverage", "exports", "demo",
+                      "ogc"})
 #: A feature's Flask modules (module names inside the feature's folder).
 FACE_NAMES = frozenset({"web", "pages", "api", "demand_web", "cli"})
 #: Single modules that form a unit of their own (module → unit).
