@@ -66,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.imports import cli as imports_cli
     from locator.imports import web as imports_web
     from locator.sites import api, pages
-    from locator.web import assets, errors, i18n, staff, state
+    from locator.web import assets, errors, headers, i18n, staff, state
 
     if resolved["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -84,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     Compress(app)
     # The cross-cutting parts first (state, errors, languages, assets, sign-in), then each
     # feature's faces: its blueprints and its commands.
-    for part in (state, errors, i18n, assets, staff,
+    for part in (state, headers, errors, i18n, assets, staff,
                  pages, api, imports_web, editing_web, coverage_web, demand_web,
                  cli, imports_cli, exports_cli, coverage_cli):
         part.init_app(app)

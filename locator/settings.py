@@ -109,7 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TILE_URL", "",
         "Tile URL template for `BASEMAP=custom`, e.g. `https://tiles.example/{z}/{x}/{y}.png`. "
-        "Map tiles are the only requests the pages make to another origin.",
+        "Map tiles are the only requests the pages make to another origin: the tile host goes "
+        "into the pages' Content-Security-Policy (`img-src`), so `{s}` is the only "
+        "placeholder it may hold.",
     ),
     Setting("TILE_DATUM", "wgs84", "Datum of the custom tiles: `wgs84` or `gcj02`."),
     Setting(

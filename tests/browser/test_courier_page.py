@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from locator.geo.datum import wgs84_to_gcj02
-from tests.browser.conftest import ARTIFACTS, TILE_HOST, XSS_ORIGIN
+from tests.browser.conftest import ARTIFACTS, TILE_HOST, XSS_ORIGIN, wait_for
 
 pytestmark = pytest.mark.browser
 TOTAL = 5790 + 200
@@ -15,7 +15,7 @@ HERE = (114.5149, 38.0428)  # the granted geolocation (lon, lat)
 
 def open_page(page, base, path="/"):
     page.goto(base + path)
-    page.wait_for_function("window.locatorSitesDrawn !== undefined", timeout=20_000)
+    wait_for(page, "window.locatorSitesDrawn !== undefined", timeout=20_000)
 
 
 def locate(page):
@@ -180,7 +180,7 @@ def test_report_a_problem(page, live_server):
 
 def test_offline_search_by_name_place_and_initials(page, live_server):
     open_page(page, live_server)
-    page.wait_for_function("document.querySelectorAll('#q').length === 1")
+    wait_for(page, "document.querySelectorAll('#q').length === 1")
     page.fill("#q", "雄县")
     page.wait_for_selector("#suggestions .suggestion.place")
     assert "雄县" in page.locator("#suggestions .suggestion").first.inner_text()
@@ -217,7 +217,7 @@ def test_station_text_never_executes(page, live_server):
         assert page.evaluate("window.__xss") is None
         assert f["properties"]["name"] in page.locator("h1").inner_text()
     page.goto(live_server + "/")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.evaluate("window.__xss") is None
     assert not [e for e in page.errors if "__xss" in e or "dialog" in e]
 
@@ -225,7 +225,7 @@ def test_station_text_never_executes(page, live_server):
 def test_english_switch(page, live_server):
     open_page(page, live_server)
     page.click("text=EN")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#locate").inner_text().endswith("Locate")
     assert "Demo data" in page.locator(".synthetic-notice").inner_text()
@@ -233,7 +233,7 @@ def test_english_switch(page, live_server):
     assert re.search(r"\d+ m|\d+(\.\d)? km", page.locator("#results .result").first.inner_text())
     assert "min walk" in page.locator("#results .result").first.inner_text()
     page.click("text=中文")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
 
@@ -241,7 +241,7 @@ def test_denied_geolocation_explains_what_to_do(page, live_server):
     page.context.clear_permissions()
     open_page(page, live_server)
     page.click("#locate")
-    page.wait_for_function("document.getElementById('notice').textContent.length > 8")
+    wait_for(page, "document.getElementById('notice').textContent.length > 8")
     assert "没有定位权限" in page.locator("#notice").inner_text()
 
 
