@@ -102,4 +102,16 @@ def _instance_secret(instance_path: str) -> str:
 
 def main() -> None:
     """The ``locator`` command: the Flask CLI group with this factory (commands: locator.cli)."""
-    FlaskGroup(create_app=create_app, help="驿站地图 — the Hebei union station locator.")()
+    import copy
+
+    from flask.cli import routes_command, run_command, shell_command
+
+    group = FlaskGroup(create_app=create_app, add_default_commands=False,
+                       help="驿站地图 — the Hebei union station locator.")
+    dev = copy.copy(run_command)  # Flask's, with a help that says what it is for
+    dev.help = ("Development server only (Werkzeug; one process, reloader and debugger "
+                "with --debug). Servers run `locator serve`.")
+    dev.short_help = "Development server only; servers run `locator serve`."
+    for name, command in (("run", dev), ("shell", shell_command), ("routes", routes_command)):
+        group.add_command(command, name)
+    group()

@@ -83,6 +83,28 @@ SETTINGS: tuple[Setting, ...] = (
         "client, not the proxy. Never more than there are, or clients can forge their address.",
         _count,
     ),
+    Setting("HOST", "127.0.0.1",
+            "Address `locator serve` listens on. Behind a reverse proxy on the same machine "
+            "keep `127.0.0.1`; `0.0.0.0` listens on every interface."),
+    Setting("PORT", 5000, "Port `locator serve` listens on.", _positive_int),
+    Setting(
+        "WORKERS", 0,
+        "Worker processes of `locator serve` (gunicorn). `0`: 2 × cores + 1, at most 8 "
+        "(each keeps its own index, 200-400 MB once the coverage page is used).",
+        _count,
+    ),
+    Setting(
+        "THREADS", 4,
+        "Threads per worker of `locator serve`: a slow request (a province PDF) does not "
+        "hold up the quick ones in the same worker. `1`: gunicorn's sync workers.",
+        _positive_int,
+    ),
+    Setting(
+        "TIMEOUT", 120,
+        "Seconds a `locator serve` worker may go silent before gunicorn restarts it. "
+        "Also allow this long in the reverse proxy (`proxy_read_timeout`).",
+        _positive_int,
+    ),
     Setting(
         "INSTANCE_PATH", "",
         "Folder for everything mutable (database, secret key). Empty: Flask's instance "
