@@ -66,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.imports import cli as imports_cli
     from locator.imports import web as imports_web
     from locator.sites import api, pages
-    from locator.web import assets, errors, headers, i18n, staff, state
+    from locator.web import assets, errors, headers, i18n, requestlog, staff, state
 
     if resolved["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from locator.imports.readers import assert_defusedxml
 
     assert_defusedxml()
+    requestlog.init_app(app)  # first: its clock starts before any other hook runs
     CSRFProtect(app)
     Compress(app)
     # The cross-cutting parts first (state, errors, languages, assets, sign-in), then each

@@ -19,9 +19,9 @@ from pathlib import Path
 LOCATOR = Path(sys.executable).with_name("locator")
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -65,18 +65,20 @@ def instance_from(demo_db: Path, folder: Path) -> Path:
 
 @contextlib.contextmanager
 def serving(instance: Path, *args: str, env: dict | None = None, workers: int = 2,
-            ready_s: float = 90):
-    """Run ``locator serve --workers N`` over ``instance``; yields a :class:`Served` once
-    ``/healthz`` answers, and stops it (SIGTERM, then SIGKILL) in every case."""
-    port = free_port()
+            host: str = "127.0.0.1", ready_s: float = 90):
+    """Run ``locator serve --workers N`` on ``host`` over ``instance``; yields a
+    :class:`Served` once ``/healthz`` answers, and stops it (SIGTERM, then SIGKILL) in
+    every case. (Clients connect from 127.0.0.1: serve on 127.0.0.2 to tell the server's
+    own address from theirs.)"""
+    port = free_port(host)
     log = instance / f"serve-{port}.log"
     environment = {**os.environ, "LOCATOR_INSTANCE_PATH": str(instance), **(env or {})}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(LOCATOR), "serve", "--host", "127.0.0.1", "--port", str(port),
+            [str(LOCATOR), "serve", "--host", host, "--port", str(port),
              "--workers", str(workers), *args],
             env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    served = Served(f"http://127.0.0.1:{port}", process, log)
+    served = Served(f"http://{host}:{port}", process, log)
     try:
         deadline = time.monotonic() + ready_s
         while True:

@@ -32,6 +32,23 @@ def listed(page):
     return page.evaluate("window.locatorResults")
 
 
+def sent(response) -> str:
+    """What the page sent with a request: its URL and its body (the search is a POST)."""
+    return response.url + "\n" + (response.request.post_data or "")
+
+
+def test_the_position_travels_in_a_post_body_never_in_a_url(page, live_server):
+    """A proxy's access log records URLs: the courier's position must not be in one."""
+    open_page(page, live_server)
+    with page.expect_request(lambda r: "/api/v1/nearest" in r.url) as searched:
+        locate(page)
+    request = searched.value
+    assert request.method == "POST" and request.url == live_server + "/api/v1/nearest"
+    assert f"lat={HERE[1]}" in request.post_data and f"lon={HERE[0]}" in request.post_data
+    assert not [u for u in page.requests if "lat=" in u or str(HERE[1]) in u]
+    assert page.errors == [] and page.csp == []
+
+
 def test_every_site_is_drawn_on_one_canvas(page, live_server):
     open_page(page, live_server)
     assert page.evaluate("window.locatorSitesDrawn") == TOTAL
@@ -95,14 +112,14 @@ def test_each_chip_filters_the_list(page, live_server, chip, param, check):
     open_page(page, live_server)
     locate(page)
     key = "&".join(f"{k}={v}" for k, v in param.items())
-    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key in r.url):
+    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key in sent(r)):
         page.click(f".chip{chip}")
     page.wait_for_timeout(100)
     body = api(page, live_server, lat=HERE[1], lon=HERE[0], k=5, **param)
     assert all(check(f) for f in body["features"])
     assert [r["id"] for r in listed(page)] == [f["id"] for f in body["features"]]
     assert page.locator(f".chip{chip}").get_attribute("aria-pressed") == "true"
-    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key not in r.url):
+    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key not in sent(r)):
         page.click(f".chip{chip}")  # and off again
     assert page.locator(f".chip{chip}").get_attribute("aria-pressed") == "false"
 
@@ -111,7 +128,7 @@ def test_service_filter(page, live_server):
     open_page(page, live_server)
     locate(page)
     page.click("#more")
-    with page.expect_response(lambda r: "services=aed" in r.url):
+    with page.expect_response(lambda r: "services=aed" in sent(r)):
         page.check('input[name=service][value="aed"]')
     page.wait_for_timeout(100)
     body = api(page, live_server, lat=HERE[1], lon=HERE[0], k=5, services="aed")
