@@ -79,7 +79,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TRUSTED_PROXIES", 0,
         "How many reverse proxies stand in front of the app and append to "
         "`X-Forwarded-For` / `X-Forwarded-Proto`. `0`: the connection's address is the "
-        "client's. Behind one nginx, `1`: the per-address sign-in throttle then sees each "
+        "client's. Behind one nginx, `1`: the per-address limits (sign-in, problem reports) "
+        "then see each "
         "client, not the proxy. Never more than there are, or clients can forge their address.",
         _count,
     ),
