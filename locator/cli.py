@@ -194,6 +194,7 @@ def serve_command(info: ScriptInfo, host, port, workers, threads, timeout):
     """Serve the app with gunicorn: what every server runs, behind its reverse proxy."""
     from gunicorn.app.base import BaseApplication
 
+    ready_to_serve(current_app)
     cfg = current_app.config
     options = gunicorn_options(
         host=host or cfg["HOST"], port=port or cfg["PORT"],
@@ -210,10 +211,26 @@ def serve_command(info: ScriptInfo, host, port, workers, threads, timeout):
         def load(self):
             return factory()
 
-    get_state().store.dispose()  # no connection of this process crosses the fork
     click.echo(f"locator serve: http://{options['bind'][0]} — {options['workers']} workers × "
                f"{options['threads']} threads (gunicorn)")
     Server().run()
+
+
+def ready_to_serve(app: Flask) -> None:
+    """Refuse to serve, in one line, a database that cannot be reached or that needs
+    ``locator init`` (``locator serve`` and ``locator run``; ``init`` itself never asks)."""
+    store = app.extensions["locator"].store
+    try:
+        current = store.schema_is_current()
+    except Exception as e:  # any driver's error, said in one line
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise click.ClickException(f"数据库无法连接 database unreachable "
+                                   f"({_safe_url(store.url)}): {reason}") from None
+    finally:
+        store.dispose()  # no connection of this process crosses a fork
+    if not current:
+        raise click.ClickException("数据库尚未初始化或需要升级：请先运行 locator init "
+                                   "(the database needs `locator init`)")
 
 
 def _safe_url(url: str) -> str:

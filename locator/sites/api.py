@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, SEARCHES, coverage_engine
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
@@ -54,9 +55,24 @@ def _json(text: str, *, cache: str, etag: str | None = None,
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and the data version this worker serves."""
-    snap = get_state().snapshot()
-    return {"status": "ok", "data_version": snap.version, "sites": len(snap.sites)}
+    """Liveness, the data version this worker serves, and whether the database answers
+    (asked with the data version, at most once a second)."""
+    try:
+        snap = get_state().snapshot()
+    except SQLAlchemyError:
+        body = {"status": "unavailable", "data_version": None,
+                "database": _database_state(get_state().store)}
+        return _json(dumps(body), cache="no-store"), 503
+    body = {"status": "ok", "data_version": snap.version, "sites": len(snap.sites),
+            "database": "ok"}
+    return _json(dumps(body), cache="no-store")
+
+
+def _database_state(store) -> str:
+    try:
+        return "ok" if store.schema_is_current() else "not_initialised"
+    except SQLAlchemyError:
+        return "unreachable"
 
 
 @bp.route("/api/v1/nearest", methods=["GET", "POST"])

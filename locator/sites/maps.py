@@ -91,7 +91,8 @@ def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
                                         OSM_ATTRIBUTION, "abc"),), "wgs84")
     if name == "tianditu":
         if not tianditu_key:
-            raise ConfigError("BASEMAP=tianditu 需要设置 LOCATOR_TIANDITU_KEY（天地图开发者密钥）。")
+            raise ConfigError("设置有误 bad setting LOCATOR_BASEMAP=tianditu：需要设置 "
+                              "LOCATOR_TIANDITU_KEY（天地图开发者密钥 your Tianditu key）")
         credit = '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> 国家地理信息公共服务平台'
         return Basemap(name, tuple(
             TileLayer(TIANDITU_WMTS.replace("{layer}", layer).replace("{key}", tianditu_key),
@@ -102,21 +103,25 @@ def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
             "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", "1234"),), "gcj02")
     if name == "custom":
         if not tile_url:
-            raise ConfigError("BASEMAP=custom 需要设置 LOCATOR_TILE_URL（瓦片地址模板）。")
+            raise ConfigError("设置有误 bad setting LOCATOR_BASEMAP=custom：需要设置 "
+                              "LOCATOR_TILE_URL（瓦片地址模板 a tile URL template）")
         if tile_datum not in ("wgs84", "gcj02"):
-            raise ConfigError("LOCATOR_TILE_DATUM 只能是 wgs84 或 gcj02。")
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_DATUM={tile_datum!r}：可选 one "
+                              "of wgs84, gcj02")
         from urllib.parse import urlsplit
 
         parts = urlsplit(tile_url)
         if parts.netloc and parts.scheme not in ("http", "https"):
-            raise ConfigError(f"LOCATOR_TILE_URL 必须以 https://、http:// 或 / 开头：{tile_url!r}。")
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_URL={tile_url!r}：必须以 "
+                              "https://、http:// 或 / 开头 (must start so)")
         if "{" in parts.netloc.replace("{s}", "") or not _HOST.fullmatch(
                 parts.netloc.replace("{s}", "a")):
-            raise ConfigError("LOCATOR_TILE_URL 的主机名不对（其中只能用 {s} 作占位符）："
-                              f"{parts.netloc!r}。")
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_URL={tile_url!r}：主机名中只能"
+                              "用 {s} 作占位符 (only {s} may stand in the host name)")
         credit = attribution or html.escape(parts.netloc or "map tiles")
         return Basemap(name, (TileLayer(tile_url, credit, "abc"),), tile_datum)
-    raise ConfigError(f"不认识的 LOCATOR_BASEMAP={name!r}：可选 osm、tianditu、gaode、custom。")
+    raise ConfigError(f"设置有误 bad setting LOCATOR_BASEMAP={name!r}：可选 one of osm, "
+                      "tianditu, gaode, custom")
 
 
 # A host name with an optional port: what a CSP source may name (no userinfo, no spaces).

@@ -18,11 +18,11 @@ def dynamic_messages() -> tuple[str, ...]:
     service labels, navigation-app names and the error pages' messages. A test keeps each
     of them in the English catalogue."""
     from locator.vocabulary import SERVICE_TERMS
-    from locator.web.errors import HTTP_MESSAGES
+    from locator.web.errors import DOWN_MESSAGE, HTTP_MESSAGES
 
     return (tuple(t.zh for t in SERVICE_TERMS)
             + ("高德地图", "百度地图", "腾讯地图", "Apple 地图")
-            + tuple(message for _code, message in HTTP_MESSAGES.values()))
+            + tuple(message for _code, message in HTTP_MESSAGES.values()) + (DOWN_MESSAGE,))
 
 
 def select_locale() -> str:

@@ -185,6 +185,14 @@ def document(district_codes: tuple[str, ...]) -> dict:
                                    "description": q["description"]}
                        for q in nearest_params},
     }
+
+    def health(database: list[str], version: dict) -> dict:
+        return {"type": "object", "required": ["status", "data_version", "database"],
+                "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                               "data_version": version,
+                               "sites": {"type": "integer", "minimum": 0},
+                               "database": {"type": "string", "enum": database}}}
+
     return {
         "openapi": "3.0.3",
         "info": {
@@ -312,9 +320,17 @@ def document(district_codes: tuple[str, ...]) -> dict:
                 "responses": {"200": {"description": "OpenAPI 3",
                                       "content": {"application/json": {}}}}}},
             "/healthz": {"get": {
-                "summary": "Liveness and data version", "operationId": "healthz",
-                "responses": {"200": {"description": "OK", "content": {"application/json": {
-                    "schema": {"type": "object", "required": ["status", "data_version"]}}}}}}},
+                "summary": "Liveness, data version and the database's state",
+                "operationId": "healthz",
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {
+                        "schema": health(["ok"], {"type": "integer"})}}},
+                    "503": {"description": "The database cannot be reached (or needs "
+                                           "`locator init`)",
+                            "content": {"application/json": {"schema": health(
+                                ["unreachable", "not_initialised"],
+                                {"type": "integer", "nullable": True})}}},
+                }}},
         },
         "components": {"schemas": {
             "Feature": feature,

@@ -174,9 +174,9 @@ def test_images_may_come_from_the_basemaps_tile_servers_only(tmp_path, settings,
                                  "https://user:pw@tiles.example/{z}/{x}/{y}.png",
                                  "//tiles.example/{z}/{x}/{y}.png"])
 def test_a_tile_url_the_policy_cannot_name_is_refused(tmp_path, url):
-    from locator.sites.maps import ConfigError
+    from locator.errors import StartupRefused
 
-    with pytest.raises(ConfigError, match="LOCATOR_TILE_URL"):
+    with pytest.raises(StartupRefused, match="LOCATOR_TILE_URL"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "custom", "TILE_URL": url})
 
 
