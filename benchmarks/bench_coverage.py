@@ -40,6 +40,7 @@ from pyproj import Transformer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from locator.coverage import counties, h3cache  # noqa: E402
 from locator.coverage import engine as coverage  # noqa: E402
 from locator.demo.generate import DEFAULT_DEMO_PATH  # noqa: E402
 from locator.geo.index import METRIC_CRS  # noqa: E402
@@ -132,11 +133,11 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     regions = load_regions()
     with tempfile.TemporaryDirectory() as tmp:
-        _, grid_wall, grid_cpu = timed(lambda: coverage._grid_cells(regions, 8, Path(tmp)))
-        _, cached_wall, _ = timed(lambda: coverage._grid_cells(regions, 8, Path(tmp)))
+        _, grid_wall, grid_cpu = timed(lambda: h3cache.grid_cells(regions, 8, Path(tmp)))
+        _, cached_wall, _ = timed(lambda: h3cache.grid_cells(regions, 8, Path(tmp)))
         grid, pop_wall, pop_cpu = timed(lambda: coverage.demand_grid(regions, cache_dir=tmp))
     warm_wall, warm_cpu = pop_wall, pop_cpu
-    _, tiles_wall, tiles_cpu = timed(lambda: coverage._county_geometry(regions))
+    _, tiles_wall, tiles_cpu = timed(lambda: counties.county_geometry(regions))
     counties_metric = regions.counties.to_crs(METRIC_CRS).geometry.to_numpy()
     shapely.prepare(counties_metric)
     cases = [run_case("demo (5,790 sites)", demo_sites(), regions, counties_metric,

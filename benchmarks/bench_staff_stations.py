@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from locator.editing import stations as editing  # noqa: E402
-from locator.imports.plan import _read_state  # noqa: E402
+from locator.imports.plan import read_state  # noqa: E402
 from locator.store.models import Station, User  # noqa: E402
 
 ADMIN = User(username="bench", role="admin", district_code=None)
@@ -72,19 +72,19 @@ def main() -> None:
     sid = editing.list_stations(store, SJZ).rows[0].id
     counter = iter(range(10**9))
 
-    nearby = editing._nearby
+    nearby = editing.nearby_sites
 
     def everything(store, lon, lat, station_id):  # the baseline's candidates: every site
-        return _read_state(store)[1]
+        return read_state(store)[1]
 
     def save(full: bool):
         inp = editing.form_input(editing.get_station(store, ADMIN, sid))
         inp.name = f"基准测试驿站{next(counter)}"
-        editing._nearby = everything if full else nearby
+        editing.nearby_sites = everything if full else nearby
         try:
             editing.save_station(store, ADMIN, sid, inp, regions=regions)
         finally:
-            editing._nearby = nearby
+            editing.nearby_sites = nearby
 
     rows = {"list (4 queries)": ([], [], []), "save": ([], [], [])}
     for r in range(args.rounds + 1):  # round 0 warms up

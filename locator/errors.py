@@ -10,6 +10,15 @@ from __future__ import annotations
 class LocatorError(Exception):
     """Base of every error a user may see.
 
+    Parameters
+    ----------
+    message : str, optional
+        Replaces the class's Chinese ``message`` (kept as plain text, see below).
+    code, status : optional
+        Replace the class's ``code`` and HTTP ``status``.
+    message_en : str, optional
+        The English message; without it English pages show the Chinese one.
+
     Attributes
     ----------
     status : int
@@ -18,6 +27,14 @@ class LocatorError(Exception):
         Stable machine-readable code, e.g. ``bad_parameter``.
     message : str
         Human text, Chinese first; safe to show (never a stack trace).
+    message_en : str or None
+        The same in English, when there is one.
+
+    Examples
+    --------
+    >>> error = BadRequest("半径太大。", code="bad_radius", message_en="Radius too large.")
+    >>> error.status, error.to_dict()
+    (400, {'error': 'bad_radius', 'message': '半径太大。'})
     """
 
     status = 500
@@ -41,10 +58,28 @@ class LocatorError(Exception):
         super().__init__(self.message)
 
     def to_dict(self) -> dict:
+        """The error as a JSON-ready dict, in the shape of the API's error body.
+
+        Returns
+        -------
+        dict
+            ``{"error": code, "message": message}`` (the Chinese message).
+        """
         return {"error": self.code, "message": self.message}
 
     def message_for(self, lang: str = "zh") -> str:
-        """The message in ``lang`` (``zh`` or ``en``); Chinese when there is no English."""
+        """The message in ``lang`` (``zh`` or ``en``); Chinese when there is no English.
+
+        Parameters
+        ----------
+        lang : str
+            ``"en"`` for English; anything else gives Chinese.
+
+        Returns
+        -------
+        str
+            Plain text.
+        """
         return self.message_en if lang == "en" and self.message_en else self.message
 
 
@@ -56,24 +91,48 @@ def shown(value: object, limit: int = 40) -> str:
     escapes it when it sends it (HTML pages by Jinja's autoescape, JSON by
     :func:`locator.jsonio.dumps`), so it is never trusted as markup.
 
+    Parameters
+    ----------
+    value : object
+        Anything the user sent.
+    limit : int
+        Most characters of the result, the ellipsis included.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> shown("abc")
     "'abc'"
     >>> shown("x" * 100, limit=10)
-    "'xxxxxxx…"
+    "'xxxxxxxx…"
     """
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class BadRequest(LocatorError):
+    """A request the core cannot accept (HTTP 400, code ``bad_parameter``).
+
+    Callers usually give a precise ``code`` and message (see :class:`LocatorError`).
+    """
+
     status = 400
     code = "bad_parameter"
     message = "请求参数有误。"
 
 
 class BadDatum(BadRequest):
+    """A datum name that is not ``wgs84``, ``gcj02`` or ``bd09`` (HTTP 400, ``bad_datum``).
+
+    Parameters
+    ----------
+    datum : object
+        The name as given; quoted in the message with :func:`shown`.
+    """
+
     code = "bad_datum"
 
     def __init__(self, datum: object):
@@ -81,12 +140,16 @@ class BadDatum(BadRequest):
 
 
 class NotFound(LocatorError):
+    """No such page, site or record (HTTP 404, code ``not_found``)."""
+
     status = 404
     code = "not_found"
     message = "没有找到这个页面或站点。"
 
 
 class Conflict(LocatorError):
+    """The data changed since the caller read it (HTTP 409, code ``conflict``)."""
+
     status = 409
     code = "conflict"
     message = "数据已被修改，请刷新后重试。"
@@ -95,9 +158,15 @@ class Conflict(LocatorError):
 class UploadRefused(LocatorError):
     """An uploaded station file that cannot or may not be read.
 
-    ``code`` is one of the import report's file-level codes (DESIGN.md §5):
-    ``unreadable_file``, ``unsupported_file`` or ``too_many_rows``; ``message`` is Chinese,
-    ``message_en`` English. The file was not imported; nothing was changed.
+    HTTP 422. The file was not imported; nothing was changed.
+
+    Parameters
+    ----------
+    code : str
+        One of the import report's file-level codes (DESIGN.md §5):
+        ``unreadable_file``, ``unsupported_file`` or ``too_many_rows``.
+    message, message_en : str
+        The reason in Chinese and in English.
     """
 
     status = 422

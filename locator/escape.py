@@ -27,6 +27,15 @@ def html_text(value) -> str:
     ``\\`` -> ``&#92;`` (reliability.md F5), so the result stays inert even when a
     library pastes it into a JavaScript template literal. ``None`` becomes ``""``.
 
+    Parameters
+    ----------
+    value : object
+        Any value; ``None`` becomes ``""``, others go through ``str()``.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> html_text('<img src=x onerror=alert(1)>${alert(1)}')
@@ -40,6 +49,17 @@ def html_text(value) -> str:
 def csv_cell(value):
     """A CSV value that no spreadsheet evaluates: text starting with ``= + - @``, tab or
     CR gets a leading single quote (numbers are left alone).
+
+    Parameters
+    ----------
+    value : object
+        One cell's value.
+
+    Returns
+    -------
+    object
+        ``value`` itself unless it is a ``str`` starting with one of
+        :data:`FORMULA_PREFIXES`.
 
     Examples
     --------
@@ -55,5 +75,22 @@ def csv_cell(value):
 
 def xml_text(value) -> str:
     """Text that XML 1.0 accepts: characters it forbids are dropped (escaping is the XML
-    writer's job)."""
+    writer's job).
+
+    Parameters
+    ----------
+    value : object
+        Any value; ``None`` becomes ``""``, others go through ``str()``.
+
+    Returns
+    -------
+    str
+        Without control characters other than tab, newline and CR, lone surrogates,
+        U+FFFE and U+FFFF.
+
+    Examples
+    --------
+    >>> xml_text("站\\x00点\\x1b"), xml_text(None)
+    ('站点', '')
+    """
     return _XML_ILLEGAL.sub("", "" if value is None else str(value))

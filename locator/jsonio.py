@@ -24,6 +24,17 @@ def plain(value):
     """A JSON-ready scalar: numpy scalars become Python ones, NaN, ±inf, ``NaT`` and
     ``NA`` become ``None``, dates and datetimes ISO 8601 text; anything else as it is.
 
+    Parameters
+    ----------
+    value : object
+        One scalar (containers are not walked).
+
+    Returns
+    -------
+    object
+        ``None``, a Python scalar, ISO 8601 text, or ``value`` unchanged. A datetime keeps
+        its own offset (the store's are UTC aware, ``+00:00``); a naive one gets none.
+
     Examples
     --------
     >>> plain(np.float64("nan")), plain(np.int64(3)), plain(dt.date(2026, 12, 7))
@@ -42,13 +53,48 @@ def plain(value):
 
 def safe_json_text(text: str) -> str:
     """JSON text with ``<``, ``>``, ``&``, U+2028 and U+2029 as ``\\u`` escapes (the same
-    JSON value)."""
+    JSON value).
+
+    Parameters
+    ----------
+    text : str
+        Valid JSON text (these characters can only occur inside its strings).
+
+    Returns
+    -------
+    str
+        JSON text that is also safe inside HTML and JavaScript source.
+
+    Examples
+    --------
+    >>> safe_json_text('"a<b"')
+    '"a\\\\u003cb"'
+    """
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def dumps(obj) -> str:
     """Compact, safe JSON text of ``obj`` (see the module docstring).
+
+    Parameters
+    ----------
+    obj : object
+        Built from dicts, lists, strings, numbers, booleans and ``None`` (pass other
+        scalars through :func:`plain` first).
+
+    Returns
+    -------
+    str
+        No whitespace between tokens; non-ASCII characters other than U+2028 and U+2029
+        written as themselves.
+
+    Raises
+    ------
+    ValueError
+        If ``obj`` holds NaN or an infinity.
+    TypeError
+        If ``obj`` holds a value JSON has no type for.
 
     Examples
     --------

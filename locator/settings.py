@@ -70,6 +70,23 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of the settings table.
+
+    Attributes
+    ----------
+    name : str
+        Read from the environment as ``LOCATOR_<name>``.
+    default : object
+        Used when neither the environment nor the overrides give a value.
+    help : str
+        Markdown for the README's table; says the unit (bytes, days, …) where there is one.
+    parse : callable
+        Turns the text of an environment variable (or an override) into the value;
+        raises ``ValueError`` for a bad one.
+    choices : tuple of str
+        When not empty, the only values allowed (compared after ``parse``).
+    """
+
     name: str
     default: Any
     help: str
@@ -238,7 +255,31 @@ def load(environ: Mapping[str, str] | None = None,
          overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Resolve every setting: default, then ``LOCATOR_<NAME>``, then ``overrides``.
 
-    Raises :class:`SettingError` (one line) for a value a setting does not allow.
+    Parameters
+    ----------
+    environ : mapping of str to str, optional
+        Defaults to :data:`os.environ`.
+    overrides : mapping, optional
+        Values that win over the environment (``create_app(test_config)``); parsed the
+        same way.
+
+    Returns
+    -------
+    dict
+        Setting name (without the prefix) → value, for every row of :data:`SETTINGS`.
+
+    Raises
+    ------
+    SettingError
+        A ``ValueError`` whose text is one line naming the variable, the value and what is
+        allowed, when a value does not parse or is not one of the setting's choices
+        (``LOCATOR_TRUSTED_PROXIES=-1``, ``=maybe`` for a boolean, ``LOCATOR_BASEMAP=GAODE``).
+
+    Examples
+    --------
+    >>> settings = load({"LOCATOR_TRUSTED_PROXIES": "1"}, {"IMPORT_MAX_ROWS": "500"})
+    >>> settings["TRUSTED_PROXIES"], settings["IMPORT_MAX_ROWS"], settings["BASEMAP"]
+    (1, 500, 'osm')
     """
     environ = os.environ if environ is None else environ
     overrides = overrides or {}
@@ -278,7 +319,18 @@ def _show(value: Any) -> str:
 
 
 def markdown_table() -> str:
-    """The README's configuration table, one row per setting."""
+    """The README's configuration table, one row per setting.
+
+    Returns
+    -------
+    str
+        Markdown, without a trailing newline.
+
+    Examples
+    --------
+    >>> markdown_table().splitlines()[0]
+    '| environment variable | default | what it does |'
+    """
     lines = ["| environment variable | default | what it does |", "|---|---|---|"]
     for s in SETTINGS:
         default = _show(s.default).replace("|", "\\|")

@@ -97,6 +97,17 @@ ROLES = ("admin", "district")
 def by_code(terms: tuple[Term, ...]) -> dict[str, Term]:
     """``{code: term}`` of a table.
 
+    Parameters
+    ----------
+    terms : tuple of Term
+        One of the tables, e.g. :data:`SERVICE_TERMS`.
+
+    Returns
+    -------
+    dict of str to Term
+
+    Examples
+    --------
     >>> by_code(SERVICE_TERMS)["toilet"].zh
     '卫生间'
     """
@@ -107,6 +118,18 @@ def accepted(terms: tuple[Term, ...]) -> dict[str, str]:
     """Every spelling an import file may use (``zh``, ``code``, aliases), case-folded and
     without spaces → code.
 
+    Parameters
+    ----------
+    terms : tuple of Term
+        One of the tables, e.g. :data:`KIND_TERMS`.
+
+    Returns
+    -------
+    dict of str to str
+        Look up a cell after ``.casefold().replace(" ", "")``.
+
+    Examples
+    --------
     >>> accepted(KIND_TERMS)["妈妈小屋"], accepted(STATUS_TERMS)["closed"]
     ('mother_room', 'temporarily_closed')
     """

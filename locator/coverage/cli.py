@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
 from locator.errors import LocatorError
@@ -77,7 +77,7 @@ def demand_status(days: int):
     from locator.coverage import demand
 
     state = get_state()
-    counter = current_app.extensions.get(demand.SEARCHES)
+    counter = state.searches
     if counter is not None:
         counter.flush()
     click.echo(f"demand in use: {demand.default_source(state.store)}")

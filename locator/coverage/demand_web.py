@@ -1,5 +1,7 @@
 """Staff page /staff/demand: which demand the coverage figures use, the uploaded
-population grid (admins upload it), and what the search counts say. Views stay thin.
+population grid (admins upload it), and what the search counts say. Views stay thin:
+the figures come from :func:`locator.coverage.demand.demand_overview`, an upload goes
+through :func:`locator.coverage.demand.upload_grid`.
 
 Also sets up the per-worker search counter the nearest API writes to (counts only).
 """
@@ -21,7 +23,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage import demand
-from locator.coverage.demand import SEARCHES
 from locator.errors import LocatorError
 from locator.web.state import get_state
 
@@ -29,18 +30,7 @@ bp = Blueprint("staff_demand", __name__, url_prefix="/staff/demand")
 
 
 def init_app(app: Flask) -> None:
-    """Register the page and, unless COUNT_SEARCHES is off, the search counter."""
-    if app.config.get("COUNT_SEARCHES", True):
-        app.extensions[SEARCHES] = demand.SearchCounter(
-            app.extensions["locator"].store,
-            keep_days=app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400))
     app.register_blueprint(bp)
-
-
-def _flush_counts() -> None:
-    counter = current_app.extensions.get(SEARCHES)
-    if counter is not None:
-        counter.flush()
 
 
 @bp.get("/")
@@ -52,19 +42,13 @@ def index():
 
 def _page(plan_report: dict | None = None, status: int = 200):
     state = get_state()
-    _flush_counts()
-    first, last = demand.search_window(30, until=demand.today())
-    summary = demand.district_search_summary(state.store, state.regions(), first, last)
-    totals = {"searches": sum(r["searches"] for r in summary),
-              "beyond": sum(r["beyond"] for r in summary)}
+    overview = demand.demand_overview(state.store, state.regions(),
+                                      state.searches, days=30)
     return render_template(
-        "staff/demand.html", source=demand.default_source(state.store),
-        upload=demand.current_upload(state.store), uploads=demand.uploads(state.store, 10),
-        summary=summary, totals=totals, first=first, last=last,
-        counting=current_app.extensions.get(SEARCHES) is not None,
+        "staff/demand.html", **overview, report=plan_report, tz=demand.TZ,
         keep_days=current_app.config.get("SEARCH_COUNTS_KEEP_DAYS", 400),
-        report=plan_report, tz=demand.TZ, min_shown=demand.MIN_SHOWN,
-        max_mb=demand.MAX_GRID_BYTES // 2**20, is_admin=current_user.user.role == "admin",
+        min_shown=demand.MIN_SHOWN, max_mb=demand.MAX_GRID_BYTES // 2**20,
+        is_admin=current_user.user.role == "admin",
     ), status
 
 
@@ -82,18 +66,15 @@ def upload():
     if file is None or not file.filename:
         flash(_("请选择要上传的 CSV 文件。"), "error")
         return redirect(url_for("staff_demand.index"))
-    data = file.stream.read(demand.MAX_GRID_BYTES + 1)
     state = get_state()
-    plan = demand.plan_grid(data, state.coverage().grid, source_name=file.filename)
-    lang = "en" if request.cookies.get("lang") == "en" else "zh"
+    plan = demand.upload_grid(state.store, state.coverage().grid,
+                              file.stream.read(demand.MAX_GRID_BYTES + 1),
+                              source_name=file.filename, user=current_user.user.username)
     if not plan.ok:
         flash(_("人口网格有问题，没有保存任何内容。请改正后重新上传。"), "error")
-        return _page(plan.report(lang), 400)
-    demand.apply_grid(state.store, plan, user=current_user.user.username)
-    cells = format(len(plan.cells), ",")
-    persons = format(plan.total_weight - plan.outside_weight, ",.0f")
-    flash(_("已启用上传的人口网格：%(cells)s 个网格，共 %(persons)s 人。", cells=cells,
-            persons=persons), "ok")
+        return _page(plan.report("en" if request.cookies.get("lang") == "en" else "zh"), 400)
+    flash(_("已启用上传的人口网格：%(cells)s 个网格，共 %(persons)s 人。", cells=format(
+        len(plan.cells), ","), persons=format(plan.inside_weight, ",.0f")), "ok")
     return redirect(url_for("staff_demand.index"))
 
 

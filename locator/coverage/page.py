@@ -31,6 +31,7 @@ import numpy as np
 import shapely
 
 from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine, DemandGrid
+from locator.coverage.geodesy import TO_METRIC
 from locator.geo import datum as datums
 from locator.geo.index import METRIC_CRS
 from locator.jsonio import dumps
@@ -92,6 +93,19 @@ def coverage_view(engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
     costs about ten seconds of CPU the first time, so the page fetches them
     (:func:`suggestion_rows`) after it has drawn.
 
+    Parameters
+    ----------
+    engine : CoverageEngine
+        The coverage engine of the current data and demand.
+    radius_m : int
+        Service radius, geodesic metres.
+    district : str, optional
+        Union district code; the province when None.
+
+    Returns
+    -------
+    CoverageView
+
     Raises
     ------
     locator.errors.BadRequest
@@ -108,6 +122,19 @@ def suggestion_rows(engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
                     district: str | None = None, *, n: int = 10,
                     display_datum: str = "wgs84") -> dict:
     """Suggested new sites of an area (greedy maximal coverage, :meth:`CoverageEngine.suggest`).
+
+    Parameters
+    ----------
+    engine : CoverageEngine
+        The coverage engine of the current data and demand.
+    radius_m : int
+        Service radius, geodesic metres.
+    district : str, optional
+        Union district code; the province when None.
+    n : int
+        How many sites.
+    display_datum : {"wgs84", "gcj02"}
+        Datum of the basemap (for ``map_lon``/``map_lat``).
 
     Returns
     -------
@@ -149,6 +176,16 @@ def demand_key(grid: DemandGrid) -> str:
 
     Two engines of the same data version can carry different demand (the census proxy,
     an uploaded grid): anything cached from one must not be served for the other.
+
+    Parameters
+    ----------
+    grid : DemandGrid
+
+    Returns
+    -------
+    str
+        12 hex digits of a SHA-256 over the source, the cells and their weights; computed
+        once per grid object.
     """
     with _DEMAND_LOCK:
         key = _DEMAND_KEYS.get(grid)
@@ -164,6 +201,16 @@ def demand_key(grid: DemandGrid) -> str:
 def distance_classes(distance_m: np.ndarray) -> np.ndarray:
     """Class of each distance: 0 for ≤ 500 m, 1 for ≤ 1 km, 2 for ≤ 2 km, 3 beyond (or
     no station; ``inf``). Bounds are inclusive, as the engine's coverage is.
+
+    Parameters
+    ----------
+    distance_m : numpy.ndarray
+        Geodesic metres.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        0..3 per distance (see :data:`DISTANCE_CLASSES_M`).
 
     Examples
     --------
@@ -259,27 +306,44 @@ def map_layers(engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
     """
     engine.check_district(district)
     figures = engine.figures(radius_m)
-    regions = engine.regions
     level = "province" if district is None else "district"
-    tolerance = _OUTLINE_TOLERANCE_M[level]
-
     rows = figures.county_rows(district)
-    counties = regions.counties.loc[rows.index]
+    counties = engine.regions.counties.loc[rows.index]
     county_metric = _metric(counties.geometry.to_numpy())
-    outlines = _wgs84(shapely.coverage_simplify(county_metric, tolerance))
-    districts = regions.districts
+    districts = engine.regions.districts
     if district is not None:
         districts = districts[districts["code"] == district]
-    district_outlines = _wgs84(shapely.coverage_simplify(
-        _metric(districts.geometry.to_numpy()), tolerance))
-
-    def collection(names, geoms) -> dict:
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"name": str(name)},
-             "geometry": _geometry_json(geom, display_datum)}
-            for name, geom in zip(names, geoms, strict=True)]}
-
     cells, classes, resolution = _grid_cells(engine, district)
+    # simplified per county, then merged: 3x cheaper than simplifying the merged shape
+    covered = shapely.union_all(shapely.simplify(figures.covered.loc[rows.index].to_numpy(),
+                                                 _COVERED_TOLERANCE_M[level]))
+    covered = _wgs84(np.array([covered], dtype=object))[0]
+    w, s, e, n = shapely.total_bounds(counties.geometry.to_numpy())
+    (w, e), (s, n) = _points([w, e], [s, n], display_datum)
+    return {
+        "bounds": [w, s, e, n], "radius_m": int(radius_m), "classes_m": list(DISTANCE_CLASSES_M),
+        "grid_resolution": int(resolution), "datum": display_datum,
+        "counties": _outlines(counties["name"], county_metric, level, display_datum),
+        "districts": _outlines(districts["name"], _metric(districts.geometry.to_numpy()),
+                               level, display_datum),
+        "grid": _grid_collection(cells, classes, display_datum),
+        "covered": _geometry_json(covered, display_datum),
+        "stations": _station_rows(engine, district, county_metric, radius_m, display_datum),
+        "version": engine.version, "synthetic": engine.synthetic,
+    }
+
+
+def _outlines(names, metric: np.ndarray, level: str, display_datum: str) -> dict:
+    """Outlines (EPSG:32650 in) simplified as a coverage, as a FeatureCollection."""
+    outlines = _wgs84(shapely.coverage_simplify(metric, _OUTLINE_TOLERANCE_M[level]))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": str(name)},
+         "geometry": _geometry_json(geom, display_datum)}
+        for name, geom in zip(names, outlines, strict=True)]}
+
+
+def _grid_collection(cells: np.ndarray, classes: np.ndarray, display_datum: str) -> dict:
+    """One feature per distance class: its H3 cells dissolved."""
     grid = []
     for c in range(len(DISTANCE_CLASSES_M) + 1):
         mine = cells[classes == c]
@@ -288,37 +352,22 @@ def map_layers(engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
         shape = shapely.geometry.shape(h3n.cells_to_h3shape(mine).__geo_interface__)
         grid.append({"type": "Feature", "properties": {"c": c, "cells": int(len(mine))},
                      "geometry": _geometry_json(shape, display_datum)})
+    return {"type": "FeatureCollection", "features": grid}
 
-    # simplified per county, then merged: 3x cheaper than simplifying the merged shape
-    covered = shapely.union_all(shapely.simplify(figures.covered.loc[rows.index].to_numpy(),
-                                                 _COVERED_TOLERANCE_M[level]))
-    covered = _wgs84(np.array([covered], dtype=object))[0]
 
+def _station_rows(engine: CoverageEngine, district: str | None, county_metric: np.ndarray,
+                  radius_m: int, display_datum: str) -> list[list]:
+    """``[lon, lat, id, name]`` of the area's active stations and of those outside it
+    whose service area reaches in."""
     stations = engine.stations
     if district is not None and len(stations):
-        from pyproj import Transformer
-
         area = shapely.union_all(county_metric)
-        x, y = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(
-            stations["lon"].to_numpy(), stations["lat"].to_numpy())
+        x, y = TO_METRIC.transform(stations["lon"].to_numpy(), stations["lat"].to_numpy())
         near = shapely.dwithin(area, shapely.points(x, y), radius_m * 1.01)
         stations = stations[(stations["district_code"] == district).to_numpy() | near]
     slon, slat = _points(stations["lon"], stations["lat"], display_datum)
-    station_rows = [[a, b, str(i), str(n)] for a, b, i, n in
-                    zip(slon, slat, stations["id"], stations["name"], strict=True)]
-
-    w, s, e, n = shapely.total_bounds(counties.geometry.to_numpy())
-    (w, e), (s, n) = _points([w, e], [s, n], display_datum)
-    return {
-        "bounds": [w, s, e, n], "radius_m": int(radius_m), "classes_m": list(DISTANCE_CLASSES_M),
-        "grid_resolution": int(resolution), "datum": display_datum,
-        "counties": collection(counties["name"], outlines),
-        "districts": collection(districts["name"], district_outlines),
-        "grid": {"type": "FeatureCollection", "features": grid},
-        "covered": _geometry_json(covered, display_datum),
-        "stations": station_rows,
-        "version": engine.version, "synthetic": engine.synthetic,
-    }
+    return [[a, b, str(i), str(n)] for a, b, i, n in
+            zip(slon, slat, stations["id"], stations["name"], strict=True)]
 
 
 @dataclass(frozen=True)
@@ -346,12 +395,38 @@ class MapPayloads:
         self._building: dict = {}
 
     def stamp(self, engine: CoverageEngine) -> str:
-        """What a payload's URL carries so that browsers may cache it for good."""
+        """What a payload's URL carries so that browsers may cache it for good.
+
+        Parameters
+        ----------
+        engine : CoverageEngine
+
+        Returns
+        -------
+        str
+            ``<data version>-<demand_key>``.
+        """
         return f"{engine.version}-{demand_key(engine.grid)}"
 
     def get(self, engine: CoverageEngine, radius_m: int = DEFAULT_RADIUS_M,
             district: str | None = None, *, display_datum: str = "wgs84") -> MapPayload:
-        """The payload of :func:`map_layers` for these arguments."""
+        """The payload of :func:`map_layers` for these arguments, built once.
+
+        Parameters
+        ----------
+        engine : CoverageEngine
+            The coverage engine of the current data and demand.
+        radius_m : int
+            Service radius, geodesic metres.
+        district : str, optional
+            Union district code; the province when None.
+        display_datum : {"wgs84", "gcj02"}
+            Datum of the basemap.
+
+        Returns
+        -------
+        MapPayload
+        """
         key = (self.stamp(engine), district, int(radius_m), display_datum)
         with self._lock:
             hit = self._items.get(key)

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.coverage.demand import DEMAND_SOURCES, coverage_engine, current_upload
-from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
+from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M, area_name
 from locator.coverage.page import DISTANCE_CLASSES_M, MapPayloads, coverage_view, suggestion_rows
 from locator.errors import BadRequest
 from locator.exports.downloads import DownloadCache, download_name
-from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.registry import FORMAT_LABELS, KINDS, formats_of
 from locator.jsonio import dumps
 from locator.web import params as p
 from locator.web.shell import map_shell
@@ -125,6 +125,7 @@ def index():
         classes_m=DISTANCE_CLASSES_M, colours=GRID_COLOURS, demand=engine.grid.source,
         uploaded=current_upload(state.store) is not None,
         downloads=_downloads(district, radius_m, engine.grid.source), synthetic=engine.synthetic,
+        format_labels=FORMAT_LABELS,
         metres=distance_label, config=_client_config(district, radius_m, engine, shell.name))
 
 
@@ -135,16 +136,8 @@ def _downloads(district: str | None, radius_m: int,
     return [(kind, fmt, url_for("staff_coverage.download", kind=kind, fmt=fmt,
                                 district=area, radius_m=radius_m,
                                 **({"demand": demand} if kind == "coverage" else {})),
-             download_name(kind, fmt, _area_name(district), radius_m))
-            for kind, formats in (("coverage", COVERAGE_FORMATS),
-                                  ("stations", STATION_FORMATS)) for fmt in formats]
-
-
-def _area_name(district: str | None) -> str:
-    from locator.coverage.engine import PROVINCE_NAME
-
-    return PROVINCE_NAME if district is None else get_state().regions().district_names()[
-        district]
+             download_name(kind, fmt, area_name(get_state().regions(), district), radius_m))
+            for kind in KINDS for fmt in formats_of(kind)]
 
 
 @bp.get("/map.json")
@@ -152,16 +145,21 @@ def _area_name(district: str | None) -> str:
 def map_json():
     """The map's layers (outlines, distance grid, covered area, stations, suggestions)."""
     district, radius_m, demand = _query()
-    state = get_state()
     engine = _engine(demand)
     payloads = _caches().payloads
-    payload = payloads.get(engine, radius_m, district, display_datum=state.basemap.datum)
+    payload = payloads.get(engine, radius_m, district,
+                           display_datum=get_state().basemap.datum)
+    return _json_payload(payload, fresh=request.args.get("v") == payloads.stamp(engine))
+
+
+def _json_payload(payload, *, fresh: bool) -> Response:
+    """A map payload, gzipped when the browser takes it, cached for good when its URL
+    carries the current stamp (``fresh``), with an ETag."""
     gz = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(payload.gzipped if gz else payload.body, mimetype="application/json")
     if gz:
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    fresh = request.args.get("v") == payloads.stamp(engine)
     response.headers["Cache-Control"] = ("private, max-age=31536000, immutable" if fresh
                                          else "private, no-cache")
     response.set_etag(payload.etag + ("-gz" if gz else ""))
@@ -173,9 +171,8 @@ def map_json():
 def suggestions_json():
     """Suggested new sites (the slowest figures: the page asks for them last)."""
     district, radius_m, demand = _query()
-    state = get_state()
     body = dumps(suggestion_rows(_engine(demand), radius_m, district,
-                                       display_datum=state.basemap.datum))
+                                 display_datum=get_state().basemap.datum))
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -194,6 +191,11 @@ def download(kind: str, fmt: str):
         snap = state.snapshot()
         file = cache.stations(snap.sites, snap.version, fmt, regions=state.regions(),
                               district=district)
+    return _attachment(file)
+
+
+def _attachment(file) -> Response:
+    """A made download (:class:`locator.exports.downloads.Download`) as an attachment."""
     response = send_file(file.file, mimetype=file.mimetype, conditional=False, etag=False)
     response.content_length = file.size
     # RFC 6266: an ASCII name made by the server, and the Chinese one as filename*

@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.editing import stations as editing
-from locator.geo.datum import from_wgs84
 from locator.jsonio import dumps
+from locator.sites.maps import latlon
 from locator.vocabulary import KINDS, SERVICES, STATUSES
 from locator.web.i18n import select_locale
 from locator.web.state import get_state
@@ -49,19 +49,14 @@ def _form_input() -> editing.StationInput:
 
 def _map_config(record: dict | None, relocate: bool) -> str:
     """What staff_station.js needs, as JSON for a <script> element (locator.escape)."""
-    state = get_state()
-    base = state.basemap
-    pin = None
-    if record is not None:
-        x, y = from_wgs84(record["lon"], record["lat"], base.datum)
-        pin = [y, x]
-    lon, lat, zoom = editing.default_view(state.regions(), _user())
-    cx, cy = from_wgs84(lon, lat, base.datum)
+    base = get_state().basemap
+    view = editing.map_view(record, get_state().regions(), _user(), base.datum)
     return dumps({
         "tiles": [{"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains}
                   for t in base.layers],
         "displayDatum": base.datum, "locateUrl": url_for("staff_stations.locate"),
-        "pin": pin, "center": [cy, cx], "zoom": zoom, "relocate": relocate,
+        "pin": latlon(*view.pin) if view.pin else None, "center": latlon(*view.center),
+        "zoom": view.zoom, "relocate": relocate,
         "t": {"outside": _("不在河北省内"), "checking": _("正在核对位置…"),
               "failed": _("暂时无法核对位置，保存时会再检查。"),
               "pinHint": _("拖动图钉或在地图上点一下，坐标会自动填写（WGS-84）。")},

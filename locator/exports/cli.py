@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from locator.coverage.demand import DEMAND_SOURCES
 from locator.errors import LocatorError
-from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.registry import COVERAGE_FORMATS, STATION_FORMATS
 from locator.web.state import get_state
 
 
@@ -80,7 +80,7 @@ def export_stations_command(fmt: str, output: Path):
     from locator.exports import writers as exports
 
     sites = get_state().snapshot().sites
-    with _progress(2, f"导出 {fmt}") as bar:
+    with _progress(exports.progress_steps("stations", fmt), f"导出 {fmt}") as bar:
         n = exports.export_stations(sites, output, fmt, progress=lambda _label: bar.update(1))
     click.echo(f"wrote {output}: {n} sites")
 

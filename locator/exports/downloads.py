@@ -1,7 +1,8 @@
 """Managers' download files, made once per data version and kept in the instance folder.
 
 The coverage page offers every coverage export and the station list
-(:mod:`locator.exports.writers`) as downloads. PDF and PNG take seconds to draw, so each file is
+(:mod:`locator.exports.writers`) as downloads, with the media type of its row in
+:data:`~locator.exports.registry.FORMATS`. PDF and PNG take seconds to draw, so each file is
 written once per (kind, format, area, radius, data version, demand) and kept under a
 name the server makes from those validated values (never from a user's string):
 a second click is served from disk.
@@ -28,30 +29,15 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine
+from locator.coverage.engine import DEFAULT_RADIUS_M, CoverageEngine, area_name
 from locator.coverage.page import demand_key
 from locator.errors import shown
-from locator.exports.writers import (
-    COVERAGE_FORMATS,
-    STATION_FORMATS,
-    ExportError,
-    export_coverage,
-    export_stations,
-)
+from locator.exports.files import ExportError
+from locator.exports.registry import MIMETYPES, Format, find
+from locator.exports.writers import export_coverage, export_stations
 
 __all__ = ["MIMETYPES", "Download", "DownloadCache", "download_name"]
 
-#: Media type of each format (text types are UTF-8: the web layer adds the charset).
-MIMETYPES = {
-    "pdf": "application/pdf",
-    "png": "image/png",
-    "html": "text/html",
-    "geojson": "application/geo+json",
-    "gpkg": "application/geopackage+sqlite3",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv",
-    "kml": "application/vnd.google-earth.kml+xml",
-}
 _STALE_TMP_S = 3600  # a temporary folder this old belongs to a crashed writer
 
 
@@ -82,8 +68,19 @@ class Download:
 def download_name(kind: str, fmt: str, area_name: str, radius_m: int | None = None) -> str:
     """The file name offered to the user, e.g. ``石家庄市-驿站覆盖-1000米.pdf``.
 
-    ``area_name`` comes from our boundaries (a district name or 河北省), never from a
-    request.
+    Parameters
+    ----------
+    kind : {"coverage", "stations"}
+    fmt : str
+        The format's key, used as the suffix.
+    area_name : str
+        From our boundaries (a district name or 河北省), never from a request.
+    radius_m : int, optional
+        Service radius, metres (coverage only).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -118,6 +115,22 @@ class DownloadCache:
         """A coverage export (:func:`locator.exports.writers.export_coverage`) of the province or
         a district at ``radius_m``, written on first request.
 
+        Parameters
+        ----------
+        engine : CoverageEngine
+            The coverage engine of the data version (and demand) to report.
+        fmt : str
+            A key of :data:`locator.exports.registry.COVERAGE_FORMATS`.
+        radius_m : int
+            Service radius, geodesic metres.
+        district : str, optional
+            Union district code; the province when None.
+
+        Returns
+        -------
+        Download
+            The open file (WGS-84 coordinates) and how to offer it.
+
         Raises
         ------
         locator.exports.writers.ExportError
@@ -125,8 +138,7 @@ class DownloadCache:
         locator.errors.BadRequest
             For an unknown district or a radius out of range.
         """
-        if fmt not in COVERAGE_FORMATS:
-            raise ExportError(f"不支持的格式 {shown(fmt)}。", code="bad_format", status=400)
+        row = _format("coverage", fmt)
         engine.check_district(district)
         radius_m = int(radius_m)
         engine.figures(radius_m)  # validates the radius before any file is named
@@ -135,8 +147,8 @@ class DownloadCache:
         path = self.folder / f"coverage-{stamp}-{area}-{radius_m}.{fmt}"
         self._ensure(path, "coverage-", stamp, lambda out: export_coverage(
             engine, out, fmt, radius_m=radius_m, district=district))
-        name = download_name("coverage", fmt, _area_name(engine.regions, district), radius_m)
-        return self._open(path, name, f"coverage-{area}-{radius_m}m.{fmt}", fmt)
+        name = download_name("coverage", fmt, area_name(engine.regions, district), radius_m)
+        return self._open(path, name, f"coverage-{area}-{radius_m}m.{fmt}", row)
 
     def stations(self, sites: pd.DataFrame, version: int, fmt: str, *, regions,
                  district: str | None = None) -> Download:
@@ -150,11 +162,26 @@ class DownloadCache:
             Every site that is not removed (the snapshot of ``version``).
         version : int
             The data version of ``sites``.
+        fmt : str
+            A key of :data:`locator.exports.registry.STATION_FORMATS`.
         regions : locator.geo.regions.Regions
             For the district's name and the list of valid codes.
+        district : str, optional
+            Union district code; every district when None.
+
+        Returns
+        -------
+        Download
+            The open file (WGS-84 coordinates) and how to offer it.
+
+        Raises
+        ------
+        locator.exports.writers.ExportError
+            For an unknown format (status 400) or a failed export.
+        locator.errors.BadRequest
+            For an unknown district.
         """
-        if fmt not in STATION_FORMATS:
-            raise ExportError(f"不支持的格式 {shown(fmt)}。", code="bad_format", status=400)
+        row = _format("stations", fmt)
         if district is not None and district not in set(regions.districts["code"]):
             from locator.errors import BadRequest
 
@@ -165,8 +192,8 @@ class DownloadCache:
         chosen = sites if district is None else sites[sites["district_code"] == district]
         self._ensure(path, "stations-", stamp,
                      lambda out: export_stations(chosen.reset_index(drop=True), out, fmt))
-        return self._open(path, download_name("stations", fmt, _area_name(regions, district)),
-                          f"stations-{area}.{fmt}", fmt)
+        return self._open(path, download_name("stations", fmt, area_name(regions, district)),
+                          f"stations-{area}.{fmt}", row)
 
     # -- the cache ---------------------------------------------------------------------
 
@@ -216,7 +243,7 @@ class DownloadCache:
             except OSError:
                 continue  # another worker pruned it first
 
-    def _open(self, path: Path, name: str, ascii_name: str, fmt: str) -> Download:
+    def _open(self, path: Path, name: str, ascii_name: str, row: Format) -> Download:
         try:
             f = open(path, "rb")  # noqa: SIM115 - the caller closes it after sending
         except FileNotFoundError:
@@ -224,7 +251,15 @@ class DownloadCache:
             # and the user can click again
             raise ExportError("文件刚被更新的数据替换，请再点一次。", code="export_replaced",
                               status=409) from None
-        return Download(f, name, ascii_name, MIMETYPES[fmt], os.fstat(f.fileno()).st_size)
+        return Download(f, name, ascii_name, row.mimetype, os.fstat(f.fileno()).st_size)
+
+
+def _format(kind: str, fmt: str) -> Format:
+    """The registry row of ``fmt``: checked before any file is named."""
+    row = find(kind, fmt)
+    if row is None:
+        raise ExportError(f"不支持的格式 {shown(fmt)}。", code="bad_format", status=400)
+    return row
 
 
 def _version_of(stamp: str) -> int:
@@ -232,10 +267,3 @@ def _version_of(stamp: str) -> int:
     head = stamp.split("-", 1)[0]
     return int(head[1:]) if head[:1] == "v" and head[1:].isdigit() else -1
 
-
-def _area_name(regions, district: str | None) -> str:
-    from locator.coverage.engine import PROVINCE_NAME
-
-    if district is None:
-        return PROVINCE_NAME
-    return regions.district_names()[district]

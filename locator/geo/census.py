@@ -13,18 +13,36 @@ __all__ = ["DISTRICTS", "District"]
 
 
 class District(NamedTuple):
-    """One of the 14 union districts."""
+    """One of the 14 union districts.
+
+    Attributes
+    ----------
+    code : str
+        6-digit administrative code (adcode); 雄安新区 is ``"133100"``.
+    name : str
+        Chinese name, e.g. ``"石家庄市"``.
+    population : int
+        Resident population (persons), 7th census (2020-11-01).
+    centre_lon, centre_lat : float
+        City centre (municipal-government area): WGS-84 longitude/latitude in degrees
+        (EPSG:4326), within about 1 km.
+    area_code : str
+        Telephone area code, e.g. ``"0311"``.
+
+    Examples
+    --------
+    >>> sum(d.population for d in DISTRICTS)  # the province's census total
+    74610235
+    >>> DISTRICTS[0].name, DISTRICTS[0].centre_lon, DISTRICTS[0].centre_lat
+    ('石家庄市', 114.5149, 38.0428)
+    """
 
     code: str
     name: str
     population: int
-    """Resident population, 7th census (2020-11-01)."""
     centre_lon: float
-    """City centre (municipal-government area), WGS-84 degrees east, ±1 km."""
     centre_lat: float
-    """City centre, WGS-84 degrees north."""
     area_code: str
-    """Telephone area code."""
 
 
 # Population: 7th census, resident, 14-way split (research/data.md §4.1). Province total

@@ -62,11 +62,18 @@ def out_of_china(lon, lat):
     Parameters
     ----------
     lon, lat : float or array_like
-        Degrees.
+        Longitude and latitude in degrees, in any of the three datums: the box
+        (lon 72.004-137.8347, lat 0.8293-55.8271) is far coarser than their offsets.
 
     Returns
     -------
     bool or numpy.ndarray of bool
+        A bool for scalar input, else an array of the broadcast shape.
+
+    Examples
+    --------
+    >>> out_of_china(2.3522, 48.8566), out_of_china(114.5149, 38.0428)
+    (True, False)
     """
     lon, lat = _arrays(lon, lat)
     out = ~((lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271))
@@ -137,11 +144,13 @@ def wgs84_to_gcj02(lon, lat):
     Parameters
     ----------
     lon, lat : float or array_like
-        WGS-84 degrees.
+        WGS-84 longitude/latitude in degrees (EPSG:4326).
 
     Returns
     -------
-    (lon, lat) : GCJ-02 degrees, floats for scalar input, else arrays.
+    lon, lat : float or numpy.ndarray
+        GCJ-02 longitude/latitude in degrees; floats for scalar input, else arrays.
+        Points outside China come back unchanged.
 
     Examples
     --------
@@ -153,7 +162,25 @@ def wgs84_to_gcj02(lon, lat):
 
 
 def gcj02_to_wgs84(lon, lat):
-    """GCJ-02 → WGS-84 by a fixed-iteration inverse (error < 1 µm in China)."""
+    """GCJ-02 → WGS-84 by a fixed-iteration inverse (error < 1 µm in China).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        GCJ-02 longitude/latitude in degrees (Amap, Tencent, WeChat).
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        WGS-84 longitude/latitude in degrees (EPSG:4326); floats for scalar input, else
+        arrays. Points outside China come back unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_wgs84(116.384047225, 39.913345455)
+    >>> round(lon, 6), round(lat, 6)
+    (116.377817, 39.911954)
+    """
 
     def inverse(glon, glat):
         return _invert(_wgs_to_gcj, glon, glat, (glon, glat))
@@ -162,12 +189,48 @@ def gcj02_to_wgs84(lon, lat):
 
 
 def gcj02_to_bd09(lon, lat):
-    """GCJ-02 → BD-09 (Baidu's published forward formula)."""
+    """GCJ-02 → BD-09 (Baidu's published forward formula).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        GCJ-02 longitude/latitude in degrees.
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        BD-09 longitude/latitude in degrees (Baidu); floats for scalar input, else
+        arrays. Points outside China come back unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(116.384047225, 39.913345455)
+    >>> round(lon, 6), round(lat, 6)
+    (116.390455, 39.919576)
+    """
     return _apply(_gcj_to_bd, lon, lat)
 
 
 def bd09_to_gcj02(lon, lat):
-    """BD-09 → GCJ-02: Baidu's one-step inverse refined by fixed iterations (< 1 µm)."""
+    """BD-09 → GCJ-02: Baidu's one-step inverse refined by fixed iterations (< 1 µm).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        BD-09 longitude/latitude in degrees (Baidu).
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        GCJ-02 longitude/latitude in degrees; floats for scalar input, else arrays.
+        Points outside China come back unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_gcj02(116.390455, 39.919576)
+    >>> round(lon, 5), round(lat, 5)
+    (116.38405, 39.91335)
+    """
 
     def inverse(blon, blat):
         return _invert(_gcj_to_bd, blon, blat, _bd_to_gcj_approx(blon, blat))
@@ -176,12 +239,48 @@ def bd09_to_gcj02(lon, lat):
 
 
 def wgs84_to_bd09(lon, lat):
-    """WGS-84 → BD-09 (via GCJ-02)."""
+    """WGS-84 → BD-09 (via GCJ-02).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        WGS-84 longitude/latitude in degrees (EPSG:4326).
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        BD-09 longitude/latitude in degrees; floats for scalar input, else arrays.
+        Points outside China come back unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_bd09(116.377817, 39.911954)
+    >>> round(lon, 6), round(lat, 6)
+    (116.390455, 39.919576)
+    """
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def bd09_to_wgs84(lon, lat):
-    """BD-09 → WGS-84 (via GCJ-02)."""
+    """BD-09 → WGS-84 (via GCJ-02).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        BD-09 longitude/latitude in degrees (Baidu).
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        WGS-84 longitude/latitude in degrees (EPSG:4326); floats for scalar input, else
+        arrays. Points outside China come back unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_wgs84(*wgs84_to_bd09(116.377817, 39.911954))
+    >>> round(lon, 9), round(lat, 9)
+    (116.377817, 39.911954)
+    """
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
@@ -198,7 +297,36 @@ def _check(datum: str) -> str:
 
 
 def to_wgs84(lon, lat, datum: str):
-    """Convert ``(lon, lat)`` in ``datum`` (one of :data:`DATUMS`) to WGS-84."""
+    """Convert ``(lon, lat)`` in ``datum`` (one of :data:`DATUMS`) to WGS-84.
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        Longitude/latitude in degrees, in ``datum``.
+    datum : {"wgs84", "gcj02", "bd09"}
+        The datum of the input.
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        WGS-84 longitude/latitude in degrees (EPSG:4326); floats for scalar input, else
+        arrays (``wgs84`` input comes back as float64 values, unchanged).
+
+    Raises
+    ------
+    locator.errors.BadDatum
+        If ``datum`` is not one of :data:`DATUMS` (HTTP 400, ``bad_datum``).
+
+    Examples
+    --------
+    >>> lon, lat = to_wgs84(116.384047225, 39.913345455, "gcj02")
+    >>> round(lon, 6), round(lat, 6)
+    (116.377817, 39.911954)
+    >>> to_wgs84(114.5, 38.0, "utm50")
+    Traceback (most recent call last):
+    ...
+    locator.errors.BadDatum: 不支持的坐标系 'utm50'，可选 wgs84、gcj02、bd09。
+    """
     fn = _TO_WGS[_check(datum)]
     if fn is None:
         scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
@@ -207,7 +335,31 @@ def to_wgs84(lon, lat, datum: str):
 
 
 def from_wgs84(lon, lat, datum: str):
-    """Convert WGS-84 ``(lon, lat)`` to ``datum`` (one of :data:`DATUMS`)."""
+    """Convert WGS-84 ``(lon, lat)`` to ``datum`` (one of :data:`DATUMS`).
+
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        WGS-84 longitude/latitude in degrees (EPSG:4326).
+    datum : {"wgs84", "gcj02", "bd09"}
+        The datum wanted.
+
+    Returns
+    -------
+    lon, lat : float or numpy.ndarray
+        Longitude/latitude in degrees, in ``datum``; floats for scalar input, else arrays.
+
+    Raises
+    ------
+    locator.errors.BadDatum
+        If ``datum`` is not one of :data:`DATUMS` (HTTP 400, ``bad_datum``).
+
+    Examples
+    --------
+    >>> lon, lat = from_wgs84(116.377817, 39.911954, "gcj02")
+    >>> round(lon, 9), round(lat, 9)
+    (116.384047225, 39.913345455)
+    """
     fn = _FROM_WGS[_check(datum)]
     if fn is None:
         scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0

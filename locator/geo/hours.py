@@ -20,7 +20,19 @@ __all__ = ["TZ", "is_valid", "open_at", "parse"]
 
 @lru_cache(maxsize=4096)
 def parse(expression: str):
-    """The parsed expression, or ``None`` when it is empty or not valid syntax."""
+    """The parsed expression, or ``None`` when it is empty or not valid syntax.
+
+    Parameters
+    ----------
+    expression : str
+        OSM ``opening_hours`` value, e.g. ``"Mo-Fr 08:30-17:30; PH off"``.
+
+    Returns
+    -------
+    opening_hours.OpeningHours or None
+        Evaluates in Asia/Shanghai with China's public holidays; cached per expression
+        (up to 4,096), so treat it as read-only.
+    """
     if not expression or not expression.strip():
         return None
     try:
@@ -30,7 +42,23 @@ def parse(expression: str):
 
 
 def is_valid(expression: str) -> bool:
-    """True when ``expression`` is valid ``opening_hours`` syntax."""
+    """True when ``expression`` is valid ``opening_hours`` syntax.
+
+    Parameters
+    ----------
+    expression : str
+        OSM ``opening_hours`` value.
+
+    Returns
+    -------
+    bool
+        ``False`` also for an empty or blank expression.
+
+    Examples
+    --------
+    >>> is_valid("Mo-Fr 08:30-17:30; PH off"), is_valid("open sometimes"), is_valid("")
+    (True, False, False)
+    """
     return parse(expression) is not None
 
 
@@ -42,12 +70,14 @@ def open_at(expression: str, when: dt.datetime) -> bool | None:
     expression : str
         OSM ``opening_hours`` value, e.g. ``"Mo-Fr 08:30-17:30; PH off"``.
     when : datetime.datetime
-        An aware datetime (naive ones are taken as Asia/Shanghai local time).
+        An aware datetime in any zone, judged in Asia/Shanghai (naive ones are taken as
+        Asia/Shanghai local time).
 
     Returns
     -------
     bool or None
-        ``None`` when the hours are unknown (empty, unparseable, or ``unknown`` state).
+        Whether the site is open at ``when``; ``None`` when the hours are unknown
+        (empty, unparseable, or ``unknown`` state).
 
     Examples
     --------

@@ -35,13 +35,16 @@ from locator.vocabulary import KINDS, SERVICE_BIT
 
 __all__ = ["METRIC_CRS", "NearestResult", "SiteIndex", "geodesic_m"]
 
+#: UTM zone 50N, metres: the planar CRS of the search tree. Hebei's western edge lies in
+#: zone 49; :data:`S_MAX` bounds the scale error there too.
 METRIC_CRS = "EPSG:32650"
+#: The WGS-84 ellipsoid: every distance the index returns is geodesic on it.
 GEOD = Geod(ellps="WGS84")
 # Upper bound of the UTM 50N scale factor inside SAFE_BOUNDS (lon 110.5-123.5 at lat <= 46:
 # 0.9996 * (1 + (6.5 deg * cos 34 deg)^2 / 2) < 1.0052), with margin.
 S_MAX = 1.006
 SAFE_BOUNDS = (110.5, 34.0, 123.5, 46.0)  # lon/lat box in which the planar search is exact
-MAX_K = 50
+MAX_K = 50  # most sites one query may ask for
 GRID_M = 10_000.0  # cell size of the density grid that picks a first search radius
 _FORWARD = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
@@ -52,9 +55,20 @@ def geodesic_m(lon, lat, lons, lats) -> np.ndarray:
     Parameters
     ----------
     lon, lat : float
-        The origin, WGS-84 degrees.
+        The origin, WGS-84 longitude/latitude in degrees (EPSG:4326).
     lons, lats : array_like
-        Destinations, WGS-84 degrees.
+        Destinations, WGS-84 longitude/latitude in degrees (EPSG:4326), equally long.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Geodesic metres on the WGS-84 ellipsoid (Karney's algorithm, ``pyproj.Geod``),
+        one per destination; empty for no destinations.
+
+    Examples
+    --------
+    >>> round(float(geodesic_m(0.0, 0.0, [0.0], [1.0])[0]), 1)  # 1 degree of latitude
+    110574.4
     """
     lons = np.asarray(lons, dtype=np.float64)
     lats = np.asarray(lats, dtype=np.float64)
@@ -65,7 +79,23 @@ def geodesic_m(lon, lat, lons, lats) -> np.ndarray:
 
 
 def service_mask(services) -> int:
-    """Bit mask of service codes (unknown codes raise ``KeyError``)."""
+    """Bit mask of service codes (unknown codes raise ``KeyError``).
+
+    Parameters
+    ----------
+    services : iterable of str
+        Service codes of :data:`locator.vocabulary.SERVICES`.
+
+    Returns
+    -------
+    int
+        The OR of their :data:`locator.vocabulary.SERVICE_BIT` values; 0 for none.
+
+    Examples
+    --------
+    >>> service_mask(["drinking_water", "toilet"])  # bits 0 and 5
+    33
+    """
     mask = 0
     for s in services:
         mask |= SERVICE_BIT[s]
@@ -76,9 +106,18 @@ def service_mask(services) -> int:
 class NearestResult:
     """Positions (rows of :attr:`SiteIndex.sites`) nearest first, with distances.
 
-    ``beyond_range`` is true when nothing matched within ``max_distance_m`` and the
-    nearest matches beyond it are returned instead. ``open_now`` holds, per result,
-    True / False / None (hours unknown) at the query time.
+    Attributes
+    ----------
+    positions : numpy.ndarray of int64
+        Rows of :attr:`SiteIndex.sites`, nearest first (ties by position).
+    distance_m : numpy.ndarray of float64
+        Geodesic metres on the WGS-84 ellipsoid from the query point, one per position.
+    open_now : list of bool or None
+        Per result, open (True), closed (False) or hours unknown (None) at the query time
+        (``open_at``, else now), judged in Asia/Shanghai.
+    beyond_range : bool
+        True when nothing matched within ``max_distance_m`` and the nearest matches
+        beyond it are returned instead.
     """
 
     positions: np.ndarray
@@ -98,6 +137,31 @@ class SiteIndex:
         Removed sites are dropped.
     version : int
         The store's ``data_version`` these rows come from.
+
+    Attributes
+    ----------
+    sites : pandas.DataFrame
+        The rows that are not removed, index 0..n-1: a result's positions index it.
+    version : int
+        As given.
+    lon, lat : numpy.ndarray of float64
+        WGS-84 longitude/latitude in degrees (EPSG:4326), per site.
+    x, y : numpy.ndarray of float64
+        The same points in UTM zone 50N metres (EPSG:32650, :data:`METRIC_CRS`).
+    tree : shapely.STRtree
+        Over the points ``(x, y)``, in EPSG:32650 metres.
+
+    Examples
+    --------
+    >>> sites = pd.DataFrame({
+    ...     "id": ["a", "b", "c"], "kind": ["station", "station", "mother_room"],
+    ...     "lon": [114.50, 114.52, 114.60], "lat": [38.04, 38.05, 38.10],
+    ...     "district_code": ["130100"] * 3, "services": [["toilet"], [], ["toilet"]],
+    ...     "opening_hours": ["24/7", "", "Mo-Fr 09:00-17:00"],
+    ...     "status": ["active", "active", "active"]})
+    >>> res = SiteIndex(sites).nearest(114.51, 38.045, k=2, services=["toilet"])
+    >>> res.positions.tolist(), [round(float(d)) for d in res.distance_m]
+    ([0, 2], [1039, 9982])
     """
 
     def __init__(self, sites: pd.DataFrame, version: int = 0):
@@ -164,14 +228,18 @@ class SiteIndex:
         Parameters
         ----------
         lon, lat : float
-            Query point, WGS-84 degrees (anywhere; no need to be inside Hebei).
+            Query point, WGS-84 longitude/latitude in degrees (EPSG:4326); anywhere, no
+            need to be inside Hebei (outside :data:`SAFE_BOUNDS` a geodesic brute force
+            answers, still exact).
         k : int
-            How many sites, 1..50.
+            How many sites (a count), 1..:data:`MAX_K`.
         kind : {"station", "mother_room"}, optional
+            Only sites of this kind; any kind when ``None``.
         services : iterable of str
             Service codes that must all be present.
         open_at : datetime.datetime, optional
-            When given, only sites open at that moment (Asia/Shanghai hours) match.
+            An aware datetime: when given, only sites open at that moment (judged in
+            Asia/Shanghai, to the minute) match, and ``open_now`` is judged then too.
         max_distance_m : float, optional
             Range in geodesic metres. When nothing matches within it, the nearest
             matches beyond it are returned with ``beyond_range=True``.
@@ -183,6 +251,15 @@ class SiteIndex:
         Returns
         -------
         NearestResult
+            At most ``k`` sites, nearest first by geodesic metres on the WGS-84
+            ellipsoid; fewer when fewer match (or fewer lie within ``max_distance_m``).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` is outside 1..:data:`MAX_K`, or ``kind`` is not a known kind.
+        KeyError
+            If a service code is unknown.
         """
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k must be within 1..{MAX_K}")
@@ -201,7 +278,19 @@ class SiteIndex:
 
     def open_states(self, when: dt.datetime) -> list:
         """Open / closed / unknown (True / False / None) per distinct hours expression at
-        ``when``, to be indexed by a site's hours code; cached per minute."""
+        ``when``, to be indexed by a site's hours code; cached per minute.
+
+        Parameters
+        ----------
+        when : datetime.datetime
+            An aware datetime in any zone; judged in Asia/Shanghai, truncated to the minute.
+
+        Returns
+        -------
+        list of bool or None
+            One state per distinct ``opening_hours`` text of the index, in the order of
+            its hours codes (not one per site). Shared through the cache: do not mutate.
+        """
         minute = when.astimezone(hours.TZ).replace(second=0, microsecond=0)
         states = self._states.get(minute)
         if states is None:

@@ -22,6 +22,24 @@ def _coord(v: float) -> str:
 def navigation_links(lon: float, lat: float, name: str, address: str = "") -> list[dict]:
     """One link per app: ``{"app", "label", "url", "datum"}`` (WGS-84 input, degrees).
 
+    Parameters
+    ----------
+    lon, lat : float
+        The site, WGS-84 longitude/latitude in degrees (EPSG:4326), as stored.
+    name : str
+        Shown as the marker's title in every app.
+    address : str, optional
+        Shown by Baidu and Tencent; ``name`` is used when empty.
+
+    Returns
+    -------
+    list of dict
+        Amap, Baidu, Tencent and Apple Maps, in that order. ``app`` is the app's code,
+        ``label`` its Chinese name, ``url`` the link with the point written at 6 decimals
+        (about 0.1 m), and ``datum`` the datum of that point: ``"wgs84"`` for Amap and
+        Baidu (their URLs say so), ``"gcj02"`` for Tencent and Apple Maps (converted with
+        :func:`locator.geo.datum.wgs84_to_gcj02`).
+
     Examples
     --------
     >>> links = navigation_links(114.5149, 38.0428, "驿站")

@@ -118,6 +118,11 @@ class Regions:
     def locate_one(self, lon: float, lat: float) -> dict | None:
         """District and county of one WGS-84 point (degrees).
 
+        Parameters
+        ----------
+        lon, lat : float
+            WGS-84 longitude/latitude in degrees (EPSG:4326).
+
         Returns
         -------
         dict or None
@@ -135,7 +140,18 @@ class Regions:
         return dict(zip(LOCATE_COLUMNS, self._answers[row], strict=True))
 
     def district_names(self) -> dict[str, str]:
-        """The 14 district codes mapped to their names, in code order."""
+        """The 14 district codes mapped to their names, in code order.
+
+        Returns
+        -------
+        dict of str to str
+            6-digit district code → Chinese name.
+
+        Examples
+        --------
+        >>> load_regions().district_names()["133100"]
+        '雄安新区'
+        """
         return dict(zip(self.districts["code"], self.districts["name"], strict=True))
 
 
@@ -157,8 +173,14 @@ def load_regions(path: str | Path | None = None) -> Regions:
     Returns
     -------
     Regions
-        Geometries in EPSG:4326. The same object for the same file on every call (call
-        ``load_regions.cache_clear()`` after rebuilding the file).
+        Geometries in WGS-84 longitude/latitude degrees (EPSG:4326; a file without a CRS
+        is taken as EPSG:4326, as RFC 7946 says). The same object for the same file on
+        every call (call ``load_regions.cache_clear()`` after rebuilding the file).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist (``locator geodata build`` writes it).
     """
     return _load_regions(Path(path if path is not None else DEFAULT_REGIONS_PATH).resolve())
 

@@ -54,6 +54,24 @@ def _cell(value):
 
 
 def read(path: str, max_rows: int, encoding: str | None) -> dict:
+    """Read the first layer of a GeoPackage or Shapefile with pyogrio (GDAL checked).
+
+    Parameters
+    ----------
+    path : str
+        A server-generated path.
+    max_rows : int
+        More features than this raise :class:`OverflowError`.
+    encoding : str or None
+        The attribute table's encoding (a Shapefile's), ``None`` to let GDAL decide.
+
+    Returns
+    -------
+    dict
+        ``{"columns", "rows", "points"}``: attribute names, cells (JSON-ready), and per
+        feature ``[lon, lat]`` degrees (a projected layer transformed to EPSG:4326, a
+        geographic one as written), ``None`` or the geometry type's name.
+    """
     from locator.imports import gdal_guard
 
     gdal_guard.check()
@@ -95,6 +113,18 @@ def read(path: str, max_rows: int, encoding: str | None) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    """Cap this process, read ``PATH MAX_ROWS [ENCODING]`` and print the JSON.
+
+    Parameters
+    ----------
+    argv : list of str
+        The command line's arguments.
+
+    Returns
+    -------
+    int
+        The exit status: 0 read, 3 too many features, 4 GDAL could not read the file.
+    """
     _limit_self()
     path, max_rows = argv[0], int(argv[1])
     encoding = argv[2] if len(argv) > 2 and argv[2] else None

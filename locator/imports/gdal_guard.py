@@ -55,6 +55,12 @@ def install() -> None:
 
     Must run before pyogrio is imported; when it already is, :func:`check` decides
     whether its drivers happen to be the allowed ones.
+
+    Returns
+    -------
+    None
+        The process environment is changed (``GDAL_SKIP``, and network timeouts GDAL
+        reads when it loads).
     """
     if "pyogrio" not in sys.modules:
         os.environ["GDAL_SKIP"] = _skip_value()
@@ -67,10 +73,15 @@ _checked = False
 
 
 def check() -> None:
-    """Raise :class:`GdalGuardError` unless GDAL offers exactly :data:`ALLOWED_DRIVERS`.
+    """Make sure GDAL offers exactly :data:`ALLOWED_DRIVERS` before a file is opened.
 
     Imports pyogrio (after :func:`install` ran at package import). Cheap after the first
     successful call.
+
+    Raises
+    ------
+    GdalGuardError
+        GDAL offers a driver outside the allowlist.
     """
     global _checked
     if _checked:

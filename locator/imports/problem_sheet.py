@@ -22,6 +22,7 @@ _PROBLEM_FILL = PatternFill("solid", fgColor="FCE4D6")
 
 
 def _put(ws, row: int, col: int, value: Any):
+    """Write one cell: numbers as numbers, everything else as text, never a formula."""
     cell = ws.cell(row, col)
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)
                          and math.isfinite(value)):
@@ -35,19 +36,48 @@ def _put(ws, row: int, col: int, value: Any):
 
 
 def problems_xlsx(plan, lang: str = "zh") -> bytes:
-    """Sheet 1: the uploaded rows (header row and row numbers as in the file) with a
-    「问题」 column first; sheet 2: one line per problem (row, column, code, message)."""
+    """The import's problems as an XLSX workbook.
+
+    Parameters
+    ----------
+    plan : locator.imports.plan.ImportPlan
+        Its table (``None`` for a refused file) and its report.
+    lang : str
+        ``zh`` or ``en``: the sheets' titles, headers and messages.
+
+    Returns
+    -------
+    bytes
+        Sheet 1: the uploaded rows (header row and row numbers as in the file) with a
+        「问题」 column first; sheet 2: one line per problem (row, column, code, message).
+    """
     zh = lang != "en"
     report = plan.report(lang)
     by_row: dict[int | None, list[str]] = defaultdict(list)
     for p in report["problems"]:
         column = f"[{p['column']}] " if p["column"] else ""
         by_row[p["row"]].append(column + p["message"])
-
     wb = Workbook()
-    ws = wb.active
+    _annotate(wb.active, plan.table, by_row, zh)
+    summary = wb.create_sheet("问题列表" if zh else "problems")
+    for col, value in enumerate(("行号" if zh else "row", "列" if zh else "column",
+                                 "代码" if zh else "code", "说明" if zh else "message"),
+                                start=1):
+        _put(summary, 1, col, value).font = Font(bold=True)
+    for i, p in enumerate(report["problems"], start=2):
+        for col, key in enumerate(("row", "column", "code", "message"), start=1):
+            _put(summary, i, col, p[key])
+    summary.column_dimensions["D"].width = 100
+
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _annotate(ws, table, by_row: dict[int | None, list[str]], zh: bool) -> None:
+    """Sheet 1: the file's problems (whole file, header row), then every data row with
+    its problems in the first column and its row number in the second."""
     ws.title = "标注" if zh else "annotated"
-    table = plan.table
     header = ["问题" if zh else "problems", "行号" if zh else "row"]
     header += list(table.columns) if table is not None else []
     for col, value in enumerate(header, start=1):
@@ -72,17 +102,3 @@ def problems_xlsx(plan, lang: str = "zh") -> bytes:
         line += 1
     ws.column_dimensions["A"].width = 60
     ws.freeze_panes = "C2"
-
-    summary = wb.create_sheet("问题列表" if zh else "problems")
-    for col, value in enumerate(("行号" if zh else "row", "列" if zh else "column",
-                                 "代码" if zh else "code", "说明" if zh else "message"),
-                                start=1):
-        _put(summary, 1, col, value).font = Font(bold=True)
-    for i, p in enumerate(report["problems"], start=2):
-        for col, key in enumerate(("row", "column", "code", "message"), start=1):
-            _put(summary, i, col, p[key])
-    summary.column_dimensions["D"].width = 100
-
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

@@ -1,6 +1,7 @@
 """The staff's check → preview → publish of an uploaded station file, without Flask.
 
-The web views call three functions:
+The web views call three functions (and :func:`account_district`, :func:`field_labels`
+and :func:`import_time` for what they show):
 
 * :func:`plan_upload` plans a held upload (:mod:`locator.imports.uploads`) again from its
   bytes -- the preview is never cached, so it always shows what publishing would do now;
@@ -12,6 +13,7 @@ The web views call three functions:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -19,13 +21,15 @@ from pyproj import Geod
 
 from locator.errors import Conflict
 from locator.geo.datum import from_wgs84
+from locator.geo.hours import TZ
 from locator.imports.columns import COLUMNS, KIND_NAMES, SERVICE_NAMES, STATUS_NAMES
 from locator.imports.plan import ImportHasProblems, ImportPlan, apply_import, plan_import
 from locator.imports.readers import Limits
 from locator.imports.uploads import Upload
 from locator.store.store import Store
 
-__all__ = ["FIX_HINTS", "StalePreview", "plan_upload", "preview", "publish_upload"]
+__all__ = ["FIX_HINTS", "StalePreview", "account_district", "field_labels", "import_time",
+           "plan_upload", "preview", "publish_upload"]
 
 #: How to fix each problem code, when its message does not say so itself: (zh, en).
 FIX_HINTS: dict[str, tuple[str, str]] = {
@@ -75,11 +79,83 @@ class StalePreview(Conflict):
     message_en = "The data changed after the preview; check the file again, then publish."
 
 
+def account_district(user) -> str | None:
+    """The district an account imports, sees and undoes batches of.
+
+    Parameters
+    ----------
+    user : locator.store.models.User
+
+    Returns
+    -------
+    str or None
+        ``None`` for an admin (every district); else the account's district code. Fails
+        closed: a non-admin without a district gets ``"-"``, which matches no district.
+    """
+    return None if user.role == "admin" else (user.district_code or "-")
+
+
+def field_labels(lang: str = "zh") -> dict[str, str]:
+    """How the pages name each record field.
+
+    Parameters
+    ----------
+    lang : str
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    dict of str to str
+        Field → the template's Chinese header, or (``en``) the field's own name.
+
+    Examples
+    --------
+    >>> field_labels()["opening_hours"], field_labels("en")["opening_hours"]
+    ('开放时间', 'opening_hours')
+    """
+    return {f: f if lang == "en" else zh for f, (zh, _aliases) in COLUMNS.items()}
+
+
+def import_time(iso: str | None) -> str:
+    """A batch's time as the pages show it.
+
+    Parameters
+    ----------
+    iso : str or None
+        ISO 8601 with an offset, as :func:`~locator.imports.batches.list_batches` gives
+        it (UTC).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DD HH:MM`` in Asia/Shanghai; ``""`` for none.
+
+    Examples
+    --------
+    >>> import_time("2026-05-01T00:30:00+00:00"), import_time(None)
+    ('2026-05-01 08:30', '')
+    """
+    return dt.datetime.fromisoformat(iso).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if iso \
+        else ""
+
+
 def plan_upload(store: Store, upload: Upload, *, regions, limits: Limits | None = None,
                 tmp_root=None, district_code: str | None = None) -> ImportPlan:
-    """Plan a held upload from its bytes, with its declared datum (see
-    :func:`~locator.imports.plan.plan_import`; ``district_code`` restricts it to one
-    district)."""
+    """Plan a held upload again from its bytes, with its declared datum.
+
+    Parameters
+    ----------
+    store : Store
+    upload : Upload
+        From :meth:`UploadArea.get <locator.imports.uploads.UploadArea.get>`.
+    regions, limits, tmp_root, district_code
+        As for :func:`~locator.imports.plan.plan_import` (``district_code`` restricts the
+        plan to one district).
+
+    Returns
+    -------
+    ImportPlan
+    """
     return plan_import(store, upload.data, datum=upload.datum, regions=regions, limits=limits,
                        source_name=upload.source_name, tmp_root=tmp_root,
                        district_code=district_code)
@@ -92,8 +168,19 @@ def publish_upload(store: Store, upload: Upload, *, seen_version: str, seen_sha2
 
     Parameters
     ----------
+    store : Store
+    upload : Upload
     seen_version, seen_sha256 : str
         The ``data_version`` and file SHA-256 the preview showed (from its form).
+    user : str
+        Recorded in the batch and the history.
+    regions, limits, tmp_root, district_code
+        As for :func:`plan_upload`.
+
+    Returns
+    -------
+    int or None
+        The batch id; ``None`` when the file neither adds nor changes a site.
 
     Raises
     ------

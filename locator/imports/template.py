@@ -47,15 +47,35 @@ _NOTES = [
 
 
 def template_xlsx() -> bytes:
-    """The template workbook as XLSX bytes."""
+    """The template workbook.
+
+    Returns
+    -------
+    bytes
+        XLSX: sheet 「站点」 (headers, the example row, dropdowns), 「说明」 (how to fill
+        it in) and the hidden 「选项」.
+    """
     wb = Workbook()
     ws = wb.active
+    _fill_sites(ws)
+    _add_dropdowns(wb, ws)
+    notes = wb.create_sheet("说明")
+    for line in _NOTES:
+        notes.append([line])
+    notes["A1"].font = Font(bold=True)
+    notes.column_dimensions["A"].width = 120
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _fill_sites(ws) -> None:
+    """Sheet 「站点」: the bold headers and the grey example row (text kept as text)."""
     ws.title = "站点"
     ws.append(list(HEADERS))
     ws.append([EXAMPLE_ROW[h] for h in HEADERS])
-    bold = Font(bold=True)
     for cell in ws[1]:
-        cell.font = bold
+        cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in ws[2]:
         cell.font = Font(italic=True, color="808080")
@@ -66,6 +86,10 @@ def template_xlsx() -> bytes:
     ws.column_dimensions["A"].width = 36
     ws.freeze_panes = "A2"
 
+
+def _add_dropdowns(wb, ws) -> None:
+    """The hidden sheet 「选项」 and the dropdowns of 类型, 服务 and 状态 that use it (服务
+    accepts several labels, so its dropdown does not refuse other text)."""
     lists = wb.create_sheet("选项")
     options = {"类型": list(KIND_NAMES.values()), "服务": list(SERVICE_LABELS),
                "状态": list(STATUS_NAMES.values())}
@@ -74,7 +98,6 @@ def template_xlsx() -> bytes:
         for row, value in enumerate(values, start=2):
             lists.cell(row, col, value)
     lists.sheet_state = "hidden"
-
     for col, header in enumerate(options, start=1):
         letter = lists.cell(1, col).column_letter
         target = ws.cell(1, HEADERS.index(header) + 1).column_letter
@@ -90,13 +113,3 @@ def template_xlsx() -> bytes:
         )
         dv.add(f"{target}2:{target}5000")
         ws.add_data_validation(dv)
-
-    notes = wb.create_sheet("说明")
-    for line in _NOTES:
-        notes.append([line])
-    notes["A1"].font = bold
-    notes.column_dimensions["A"].width = 120
-
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

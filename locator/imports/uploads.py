@@ -37,6 +37,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 class UploadExpired(NotFound):
+    """(404) No such upload, someone else's, or older than a day: upload again."""
+
     code = "upload_not_found"
     message = "这次上传不存在或已过期（上传的文件保留一天），请重新上传。"
     message_en = "This upload does not exist or has expired (files are kept for a day); " \
@@ -45,7 +47,27 @@ class UploadExpired(NotFound):
 
 @dataclass(frozen=True)
 class Upload:
-    """One held upload. ``created_at`` is seconds since the epoch (UTC)."""
+    """One held upload.
+
+    Attributes
+    ----------
+    token : str
+        Server-generated, 32 URL-safe characters.
+    owner_id : int
+        The account that uploaded it (only it may read it).
+    source_name : str
+        The user's file name, as metadata (:func:`clean_source_name`).
+    datum : str
+        The declared datum of its coordinates.
+    sha256 : str
+        Of ``data`` (hex).
+    size : int
+        Bytes.
+    created_at : float
+        Seconds since the epoch (UTC).
+    data : bytes
+        The file.
+    """
 
     token: str
     owner_id: int
@@ -58,9 +80,21 @@ class Upload:
 
 
 def clean_source_name(name: str | None) -> str:
-    """The user's file name as safe metadata: the last path part, without control or
-    format characters, at most 200 characters.
+    """The user's file name as safe metadata.
 
+    Parameters
+    ----------
+    name : str or None
+        As the browser sent it (it may hold a path).
+
+    Returns
+    -------
+    str
+        The last path part, without control or format characters, at most 200
+        characters.
+
+    Examples
+    --------
     >>> clean_source_name("C:\\\\Users\\\\张\\\\驿站名单.xlsx")
     '驿站名单.xlsx'
     >>> clean_source_name("a\\u202egpj.csv\\r\\n")
@@ -93,10 +127,31 @@ class UploadArea:
 
     def put(self, data: bytes, *, owner_id: int, source_name: str, datum: str,
             now: float | None = None) -> str:
-        """Keep ``data`` for ``owner_id``; returns the new upload's token.
+        """Keep ``data`` for ``owner_id``.
 
         Expired uploads (of anyone) and the owner's uploads beyond
         :data:`MAX_PER_OWNER` are removed first.
+
+        Parameters
+        ----------
+        data : bytes
+        owner_id : int
+        source_name : str
+            The user's file name (metadata only).
+        datum : str
+            The declared datum: ``wgs84``, ``gcj02`` or ``bd09``.
+        now : float, optional
+            Seconds since the epoch (default: now).
+
+        Returns
+        -------
+        str
+            The new upload's token.
+
+        Raises
+        ------
+        BadDatum
+            An unknown datum.
         """
         if datum not in DATUMS:
             from locator.errors import BadDatum
@@ -115,6 +170,18 @@ class UploadArea:
 
     def get(self, token: str, *, owner_id: int, now: float | None = None) -> Upload:
         """The upload ``token`` of ``owner_id``.
+
+        Parameters
+        ----------
+        token : str
+            From :meth:`put` (anything else is "not found").
+        owner_id : int
+        now : float, optional
+            Seconds since the epoch (default: now).
+
+        Returns
+        -------
+        Upload
 
         Raises
         ------
@@ -136,7 +203,14 @@ class UploadArea:
                       meta["sha256"], meta["size"], meta["created_at"], data)
 
     def discard(self, token: str, *, owner_id: int) -> None:
-        """Remove the upload ``token`` of ``owner_id`` (after it was published)."""
+        """Remove the upload ``token`` of ``owner_id`` (after it was published).
+
+        Parameters
+        ----------
+        token : str
+        owner_id : int
+            Someone else's upload is left alone.
+        """
         meta = self._meta(token)
         if meta is not None and meta["owner_id"] == owner_id:
             self._remove(token)
@@ -144,7 +218,21 @@ class UploadArea:
     def sweep(self, *, now: float | None = None, owner_id: int | None = None,
               keep: int = MAX_PER_OWNER) -> int:
         """Remove expired uploads, stray files, and ``owner_id``'s uploads beyond the
-        newest ``keep``; returns how many uploads were removed."""
+        newest ``keep``.
+
+        Parameters
+        ----------
+        now : float, optional
+            Seconds since the epoch (default: now).
+        owner_id : int, optional
+            Whose uploads are capped at ``keep``.
+        keep : int
+
+        Returns
+        -------
+        int
+            How many uploads were removed.
+        """
         if not self.root.is_dir():
             return 0
         now = time.time() if now is None else now

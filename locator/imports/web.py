@@ -8,7 +8,6 @@ only their own district's sites and batches; admins all.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from pathlib import Path
 
@@ -28,11 +27,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from locator.errors import Conflict, LocatorError
-from locator.imports.columns import COLUMNS
+from locator.geo.datum import DATUMS
 from locator.imports.plan import batch_detail, list_batches, undo_import
 from locator.imports.problem_sheet import problems_xlsx
 from locator.imports.readers import Limits
-from locator.imports.review import plan_upload, preview, publish_upload
+from locator.imports.review import (
+    account_district,
+    field_labels,
+    import_time,
+    plan_upload,
+    preview,
+    publish_upload,
+)
 from locator.imports.template import template_xlsx
 from locator.imports.uploads import UploadArea
 from locator.jsonio import dumps
@@ -42,7 +48,6 @@ from locator.web.state import get_state
 
 bp = Blueprint("staff_imports", __name__, url_prefix="/staff/imports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATUMS = ("wgs84", "gcj02", "bd09")
 # Room for the multipart envelope and the small form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -56,9 +61,8 @@ def _user():
 
 
 def _district() -> str | None:
-    """The district an account is restricted to (``None`` for admins; fails closed: a
-    non-admin without a district matches no district)."""
-    return None if _user().role == "admin" else (_user().district_code or "-")
+    """The district the signed-in account is restricted to (``None`` for admins)."""
+    return account_district(_user())
 
 
 def _plan_args() -> dict:
@@ -70,13 +74,7 @@ def _xlsx(data: bytes, name: str):
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
 
 
-@bp.app_template_filter("import_time")
-def _import_time(iso: str | None) -> str:
-    """An ISO time (UTC) as Asia/Shanghai ``YYYY-MM-DD HH:MM``."""
-    from locator.geo.hours import TZ
-
-    return dt.datetime.fromisoformat(iso).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if iso \
-        else ""
+bp.add_app_template_filter(import_time, "import_time")
 
 
 @bp.url_value_preprocessor
@@ -176,8 +174,8 @@ def publish(token: str):
 def batch(batch_id: int):
     """What one import did, with its undo button."""
     detail = batch_detail(get_state().store, batch_id, district_code=_district())
-    labels = {f: f if select_locale() == "en" else zh for f, (zh, _a) in COLUMNS.items()}
-    return render_template("staff/import_batch.html", batch=detail, field_labels=labels,
+    return render_template("staff/import_batch.html", batch=detail,
+                           field_labels=field_labels(select_locale()),
                            districts=get_state().regions().district_names())
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask import Blueprint, Flask, Response, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, SEARCHES, coverage_engine
+from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
 from locator.errors import NotFound
 from locator.geo import datum, hours
@@ -85,7 +85,7 @@ def nearest():
     snap = get_state().snapshot()
     res, body = nearest_collection(snap, q)
     response = _json(body, cache="no-store", mimetype=GEOJSON)
-    searches = current_app.extensions.get(SEARCHES)  # counts only: see locator/coverage/demand
+    searches = get_state().searches  # counts only: see locator/coverage/searches.py
     if searches is not None and searches.count(
             q.lon, q.lat, nearest_is_beyond(snap, q, res, SEARCH_RADIUS_M), q.at.date()):
         response.call_on_close(searches.flush)  # after the response is sent

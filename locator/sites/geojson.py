@@ -20,7 +20,23 @@ __all__ = ["NearestQuery", "json_bool", "nearest_collection", "nearest_is_beyond
 
 
 def json_bool(value) -> str:
-    """``true``, ``false`` or ``null`` (for ``None``)."""
+    """``true``, ``false`` or ``null`` (for ``None``).
+
+    Parameters
+    ----------
+    value : object
+        Judged by truth value; ``None`` is "unknown".
+
+    Returns
+    -------
+    str
+        A JSON literal.
+
+    Examples
+    --------
+    >>> json_bool(True), json_bool(0), json_bool(None)
+    ('true', 'false', 'null')
+    """
     return "null" if value is None else ("true" if value else "false")
 
 
@@ -31,16 +47,29 @@ class NearestQuery:
     Attributes
     ----------
     lon, lat : float
-        The point in WGS-84 degrees (converted from ``input_datum`` when parsed).
+        The point as WGS-84 longitude/latitude in degrees (EPSG:4326), converted from
+        ``input_datum`` when parsed.
     input_datum : str
         ``wgs84``, ``gcj02`` or ``bd09``: the datum the client sent the point in.
     k : int
-        How many sites at most.
+        How many sites at most (1..50).
+    kind : str or None
+        Only sites of this kind (``station`` or ``mother_room``); any when ``None``.
+    services : tuple of str
+        Service codes every site returned must offer.
+    open_now : bool
+        Only sites open at ``at``.
     max_km : float or None
-        The range in geodesic kilometres; beyond it the nearest matches are still given,
-        flagged ``beyond_range``.
-    at : datetime
-        The time "open now" is judged at (Asia/Shanghai).
+        The range in geodesic kilometres on the WGS-84 ellipsoid; beyond it the nearest
+        matches are still given, flagged ``beyond_range``.
+    include_closed : bool
+        Also temporarily closed sites.
+    all_day : bool
+        Only sites open around the clock (``24/7``).
+    nav : bool
+        Add each site's navigation-app links.
+    at : datetime.datetime
+        The time "open now" is judged at: an Asia/Shanghai aware datetime.
     """
 
     lon: float
@@ -60,12 +89,21 @@ class NearestQuery:
 def nearest_collection(snap: SitesSnapshot, q: NearestQuery):
     """The nearest sites to ``q`` as GeoJSON text, with the index's result.
 
+    Parameters
+    ----------
+    snap : SitesSnapshot
+        The sites, and their index.
+    q : NearestQuery
+        The parsed request.
+
     Returns
     -------
     (result, text)
         ``result`` is :class:`locator.geo.index.NearestResult` (positions, geodesic
         ``distance_m`` on WGS-84, ``open_now``); ``text`` the FeatureCollection, sites in
-        WGS-84 lon/lat, ordered by distance.
+        WGS-84 lon/lat, ordered by distance. Each Feature gains ``distance_m`` (geodesic
+        metres on the WGS-84 ellipsoid, rounded to 0.1 m) and ``open_now``; the ``query``
+        member echoes the point in WGS-84 degrees and ``at`` as ISO 8601 with its offset.
     """
     res = snap.index.nearest(
         q.lon, q.lat, k=q.k, kind=q.kind, services=q.services,
@@ -88,7 +126,25 @@ def nearest_collection(snap: SitesSnapshot, q: NearestQuery):
 
 def nearest_is_beyond(snap: SitesSnapshot, q: NearestQuery, res, radius_m: float) -> bool:
     """Whether the nearest *active* site of ``res`` is farther than ``radius_m`` geodesic
-    metres (or there is none): what a search is counted as, for the demand page."""
+    metres (or there is none): what a search is counted as, for the demand page.
+
+    Parameters
+    ----------
+    snap : SitesSnapshot
+        The snapshot ``res`` was computed on.
+    q : NearestQuery
+        The query ``res`` answers (``include_closed`` decides whether to skip closed sites).
+    res : locator.geo.index.NearestResult
+        From :func:`nearest_collection`.
+    radius_m : float
+        Geodesic metres on the WGS-84 ellipsoid.
+
+    Returns
+    -------
+    bool
+        Judged among the sites ``res`` holds, so the query's filters apply: an active
+        site that did not match them, or was not among the ``k`` returned, does not count.
+    """
     active = res.distance_m if not q.include_closed else res.distance_m[
         snap.sites["status"].to_numpy()[res.positions] == "active"]
     return not (len(active) and active[0] <= radius_m)
@@ -100,10 +156,25 @@ def stations_page(snap: SitesSnapshot, *, bbox, district: str | None, kind: str 
 
     Parameters
     ----------
+    snap : SitesSnapshot
+        The sites.
     bbox : (minlon, minlat, maxlon, maxlat) or None
-        WGS-84 degrees.
+        WGS-84 degrees (EPSG:4326), edges included.
+    district : str or None
+        6-digit union-district code.
+    kind : str or None
+        ``station`` or ``mother_room``.
+    limit, offset : int
+        Page size and the count of matching sites to skip (id order).
     next_href : callable
         ``next_href(offset)`` is the URL of the page starting at ``offset``.
+
+    Returns
+    -------
+    str
+        GeoJSON FeatureCollection text (geometries in WGS-84 lon/lat degrees, RFC 7946)
+        with ``numberMatched``, ``numberReturned``, ``data_version`` and a ``next`` link
+        when more pages follow.
     """
     positions = snap.select(bbox=bbox, district=district, kind=kind)
     page = positions[offset:offset + limit]

@@ -29,12 +29,26 @@ TIANDITU_WMTS = (
 
 
 class ConfigError(LocatorError):
+    """A basemap setting that cannot work (HTTP 500, code ``configuration_error``)."""
+
     status = 500
     code = "configuration_error"
 
 
 @dataclass(frozen=True)
 class TileLayer:
+    """One layer of map tiles.
+
+    Attributes
+    ----------
+    url : str
+        Leaflet URL template with ``{z}``, ``{x}``, ``{y}`` and optionally ``{s}``.
+    attribution : str
+        HTML credit shown on the map (trusted: from code or the operator's setting).
+    subdomains : str
+        Letters or digits that ``{s}`` takes, one per subdomain.
+    """
+
     url: str
     attribution: str
     subdomains: str = "abc"
@@ -42,7 +56,18 @@ class TileLayer:
 
 @dataclass(frozen=True)
 class Basemap:
-    """Tile layers drawn bottom-up, and the datum their pixels are in."""
+    """Tile layers drawn bottom-up, and the datum their pixels are in.
+
+    Attributes
+    ----------
+    name : str
+        The ``BASEMAP`` setting: ``osm``, ``tianditu``, ``gaode`` or ``custom``.
+    layers : tuple of TileLayer
+        Bottom layer first.
+    datum : {"wgs84", "gcj02"}
+        Where the tiles draw a WGS-84 point: on ``gcj02`` tiles every overlay must first
+        be shifted with :func:`locator.geo.datum.wgs84_to_gcj02`.
+    """
 
     name: str
     layers: tuple[TileLayer, ...]
@@ -85,6 +110,34 @@ def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
 
     ``osm`` and ``tianditu`` tiles are WGS-84 (Tianditu's CGCS2000 is within centimetres
     of it); ``gaode`` tiles are GCJ-02, so every overlay must be shifted by the caller.
+
+    Parameters
+    ----------
+    name : {"osm", "tianditu", "gaode", "custom"}
+        The ``BASEMAP`` setting.
+    tianditu_key : str
+        Tianditu developer key (``tk``); required for ``tianditu``.
+    tile_url : str
+        Tile URL template; required for ``custom``.
+    tile_datum : {"wgs84", "gcj02"}
+        Datum of the ``custom`` tiles.
+    attribution : str
+        HTML credit for ``custom`` tiles; the tile host's name when empty.
+
+    Returns
+    -------
+    Basemap
+
+    Raises
+    ------
+    ConfigError
+        For an unknown ``name``, a missing key or URL, or a ``tile_datum`` other than
+        ``wgs84`` or ``gcj02``.
+
+    Examples
+    --------
+    >>> basemap("gaode").datum, basemap("osm").datum
+    ('gcj02', 'wgs84')
     """
     if name == "osm":
         return Basemap(name, (TileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -132,15 +185,44 @@ HEBEI_BOUNDS_LONLAT = ((113.45, 36.05), (119.85, 42.62))
 
 
 def latlon(lon: float, lat: float) -> list[float]:
-    """Leaflet's axis order. Everything else in the project is (lon, lat)."""
+    """Leaflet's axis order. Everything else in the project is (lon, lat).
+
+    Parameters
+    ----------
+    lon, lat : float
+        Longitude and latitude in degrees (WGS-84, or GCJ-02 on a GCJ-02 basemap).
+
+    Returns
+    -------
+    list of float
+        ``[lat, lon]``, as ``L.latLng`` and folium's ``location`` take it.
+
+    Examples
+    --------
+    >>> latlon(114.5149, 38.0428)
+    [38.0428, 114.5149]
+    """
     return [lat, lon]
 
 
 @dataclass(frozen=True)
 class MapShell:
-    """The pieces of a rendered Folium map, to place in our own Jinja template."""
+    """The pieces of a rendered Folium map, to place in our own Jinja template.
 
-    name: str  # the JS variable holding the L.map
+    Attributes
+    ----------
+    name : str
+        The JS variable holding the ``L.map``.
+    header : str
+        HTML for ``<head>``: Leaflet's JS and CSS links, the map's style and Leaflet's
+        global switches.
+    html : str
+        The map's ``<div>``.
+    script : str
+        JavaScript that creates the map, its tile layers and its first view.
+    """
+
+    name: str
     header: str
     html: str
     script: str
@@ -195,6 +277,13 @@ def build_shell(*, base: Basemap, leaflet_js: str, leaflet_css: str) -> MapShell
         Tile layers and their datum (see :func:`basemap`).
     leaflet_js, leaflet_css : str
         Same-origin URLs of Leaflet's files.
+
+    Returns
+    -------
+    MapShell
+        A Leaflet map in Web Mercator (``L.CRS.EPSG3857``) fitted to
+        :data:`HEBEI_BOUNDS_LONLAT` (WGS-84 degrees, flipped to ``[lat, lon]`` here);
+        tiles up to zoom 18.
     """
     (w, s), (e, n) = HEBEI_BOUNDS_LONLAT
     m = _Es5Map(

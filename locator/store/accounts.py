@@ -46,7 +46,20 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 
 
 class TooManyAttempts(LocatorError):
-    """Sign-in refused for a while from this source; says how long, in whole minutes."""
+    """Sign-in refused for a while from this source; says how long, in whole minutes.
+
+    HTTP 429, code ``too_many_attempts``.
+
+    Parameters
+    ----------
+    wait_s : float
+        Seconds still to wait; the message rounds up to whole minutes (at least 1).
+
+    Examples
+    --------
+    >>> TooManyAttempts(61).message_for("en")
+    'Too many sign-in attempts: try again in 2 min.'
+    """
 
     status = 429
     code = "too_many_attempts"
@@ -63,7 +76,36 @@ def _now() -> dt.datetime:
 
 def create_user(store: Store, username: str, password: str, role: str,
                 district_code: str | None, districts: tuple[str, ...]) -> User:
-    """Create an account; ``districts`` are the valid district codes."""
+    """Create an account; ``districts`` are the valid district codes.
+
+    Parameters
+    ----------
+    store : Store
+        Where the account is written (one transaction).
+    username : str
+        3-40 characters of ``A-Z a-z 0-9 _ . -``.
+    password : str
+        At least :data:`MIN_PASSWORD` characters; stored only as a scrypt hash.
+    role : {"admin", "district"}
+        See the module docstring.
+    district_code : str or None
+        6-digit adcode of the account's union district; required for ``district``,
+        ignored (stored as ``None``) for ``admin``.
+    districts : tuple of str
+        The valid district codes, e.g. the keys of
+        :meth:`locator.geo.regions.Regions.district_names`.
+
+    Returns
+    -------
+    User
+        The new account, active, ``session_version`` 1, ``created_at`` now (UTC).
+
+    Raises
+    ------
+    locator.errors.BadRequest
+        With code ``bad_username``, ``weak_password``, ``bad_role``, ``bad_district`` or
+        ``user_exists``; nothing is written.
+    """
     if not USERNAME.match(username):
         raise BadRequest("用户名须为 3–40 位字母、数字或 _ . -。", code="bad_username")
     if len(password) < MIN_PASSWORD:
@@ -88,11 +130,21 @@ def authenticate(store: Store, username: str, password: str, *, source: str) -> 
 
     Parameters
     ----------
+    store : Store
+        Holds the accounts and the throttle counts.
     username, password : str
         As typed.
     source : str
         An opaque, stable token for where the attempt comes from (the web layer passes a
         keyed hash of the client address); never stored as given.
+
+    Returns
+    -------
+    User or None
+        The active account on success (its ``last_login_at`` set to now, UTC, and this
+        source's failures for it forgotten); ``None`` for a wrong password, an unknown
+        name or a disabled account, counted as a failure of this account from this source
+        and of this source.
 
     Raises
     ------
@@ -123,7 +175,23 @@ def authenticate(store: Store, username: str, password: str, *, source: str) -> 
 
 
 def load_session_user(store: Store, user_id: int, session_version: int) -> User | None:
-    """The user behind a session, or None when the session was revoked."""
+    """The user behind a session, or None when the session was revoked.
+
+    Parameters
+    ----------
+    store : Store
+        Holds the accounts.
+    user_id : int
+        ``User.id`` as the session recorded it.
+    session_version : int
+        ``User.session_version`` as the session recorded it.
+
+    Returns
+    -------
+    User or None
+        Detached from its session (readable, not to be written back); ``None`` when the
+        account is gone or disabled, or its ``session_version`` has moved on.
+    """
     with store.read() as s:
         user = s.get(User, user_id)
         if user is None or not user.active or user.session_version != session_version:
@@ -133,6 +201,15 @@ def load_session_user(store: Store, user_id: int, session_version: int) -> User 
 
 
 def revoke_sessions(store: Store, user_id: int) -> None:
+    """End every session of an account, in every worker (sign-out, a new password).
+
+    Parameters
+    ----------
+    store : Store
+        Holds the accounts.
+    user_id : int
+        ``User.id``; an unknown id does nothing.
+    """
     with store.write() as s:
         user = s.get(User, user_id)
         if user is not None:
@@ -140,6 +217,22 @@ def revoke_sessions(store: Store, user_id: int) -> None:
 
 
 def set_active(store: Store, username: str, active: bool) -> None:
+    """Enable or disable an account; either way its sessions end.
+
+    Parameters
+    ----------
+    store : Store
+        Holds the accounts.
+    username : str
+        Exactly as stored.
+    active : bool
+        False stops the account signing in; the account itself is kept.
+
+    Raises
+    ------
+    locator.errors.BadRequest
+        With code ``no_such_user``.
+    """
     with store.write() as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None:
@@ -149,6 +242,13 @@ def set_active(store: Store, username: str, active: bool) -> None:
 
 
 def list_users(store: Store) -> list[User]:
+    """Every account, by username.
+
+    Returns
+    -------
+    list of User
+        Detached from their session: readable, not to be written back.
+    """
     with store.read() as s:
         users = list(s.scalars(select(User).order_by(User.username)))
         for u in users:

@@ -28,12 +28,41 @@ class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
 
     SQLite keeps no time zone, so values are stored as naive UTC and given back as UTC.
+
+    Examples
+    --------
+    >>> from sqlalchemy.dialects import sqlite
+    >>> shanghai = dt.timezone(dt.timedelta(hours=8))
+    >>> UTCDateTime().process_bind_param(dt.datetime(2026, 1, 1, 8, tzinfo=shanghai),
+    ...                                  sqlite.dialect())
+    datetime.datetime(2026, 1, 1, 0, 0)
+    >>> UTCDateTime().process_result_value(dt.datetime(2026, 1, 1, 0, 0), sqlite.dialect())
+    datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """The value as the database stores it.
+
+        Parameters
+        ----------
+        value : datetime.datetime or None
+            An aware datetime in any zone.
+        dialect : sqlalchemy.engine.Dialect
+            The backend's dialect.
+
+        Returns
+        -------
+        datetime.datetime or None
+            Naive UTC on SQLite, UTC aware datetime elsewhere.
+
+        Raises
+        ------
+        ValueError
+            If ``value`` is naive: its zone would be a guess.
+        """
         if value is None:
             return None
         if value.tzinfo is None:
@@ -42,13 +71,27 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
+        """The stored value as a UTC aware datetime (naive values are UTC, see above).
+
+        Parameters
+        ----------
+        value : datetime.datetime or None
+            As the driver returns it.
+        dialect : sqlalchemy.engine.Dialect
+            The backend's dialect.
+
+        Returns
+        -------
+        datetime.datetime or None
+            UTC aware datetime.
+        """
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of every model; its ``metadata`` is what the migrations build."""
 
 
 class Versioned:
@@ -56,7 +99,16 @@ class Versioned:
 
 
 class Meta(Base):
-    """One row (id 1) holding the store-wide ``data_version``."""
+    """One row (id 1) holding the store-wide ``data_version``.
+
+    Attributes
+    ----------
+    id : int
+        Always 1.
+    data_version : int
+        Bumped once by every committed transaction that writes a :class:`Versioned` row
+        (see locator/store/store.py); only grows.
+    """
 
     __tablename__ = "meta"
 
@@ -65,7 +117,35 @@ class Meta(Base):
 
 
 class Station(Versioned, Base):
-    """A site: a union service station (``station``) or a loving-mother room."""
+    """A site: a union service station (``station``) or a loving-mother room.
+
+    Attributes
+    ----------
+    id : str
+        ``HB<county code>-<number>`` (see :class:`IdCounter`).
+    kind, status : str
+        Codes of :data:`locator.vocabulary.KINDS` and :data:`~locator.vocabulary.STATUSES`.
+    district_code, county_code : str
+        6-digit adcodes of the union district and county holding the point.
+    lon, lat : float
+        WGS-84 longitude/latitude in degrees (EPSG:4326): what is searched and served.
+    source_datum : str
+        Datum of the point as uploaded: ``wgs84``, ``gcj02`` or ``bd09``.
+    source_lon, source_lat : float or None
+        The point as uploaded, degrees in ``source_datum``.
+    services : list of str
+        Service codes of :data:`locator.vocabulary.SERVICES`.
+    opening_hours : str
+        OSM ``opening_hours`` syntax, evaluated in Asia/Shanghai; ``""`` when unknown.
+    reopen_date, verified_at : datetime.date or None
+        Calendar dates, no time of day.
+    updated_at : datetime.datetime
+        UTC aware datetime of the last change.
+    updated_by : str
+        The staff username that made it (``demo-generator`` for demo sites); not public.
+    synthetic : bool
+        True for generated demo sites.
+    """
 
     __tablename__ = "stations"
     __table_args__ = (
@@ -103,6 +183,16 @@ class ProblemReport(Base):
     """A "信息有误？" report from the public station page, queued for the district's staff.
 
     Nothing about the reporter is stored: no IP address, no account, no location.
+
+    Attributes
+    ----------
+    category, status : str
+        Codes of :data:`locator.vocabulary.REPORT_CATEGORIES` and
+        :data:`~locator.vocabulary.REPORT_STATUSES`.
+    note, resolution_note : str
+        The reporter's and the staff's text (at most 500 characters each).
+    created_at, updated_at : datetime.datetime
+        UTC aware datetimes.
     """
 
     __tablename__ = "problem_reports"
@@ -121,7 +211,21 @@ class ProblemReport(Base):
 
 
 class User(Base):
-    """A staff account (see locator/store/accounts.py)."""
+    """A staff account (see locator/store/accounts.py).
+
+    Attributes
+    ----------
+    role : {"admin", "district"}
+        ``admin`` sees every district, ``district`` only ``district_code``.
+    district_code : str or None
+        6-digit adcode; ``None`` for admins.
+    active : bool
+        False once disabled: it can no longer sign in.
+    session_version : int
+        Part of every session's identity; bumping it revokes them all.
+    created_at, last_login_at : datetime.datetime
+        UTC aware datetimes (``last_login_at`` is ``None`` before the first sign-in).
+    """
 
     __tablename__ = "users"
 
@@ -136,6 +240,23 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def can_see(self, district_code: str) -> bool:
+        """Whether this account may see and edit the sites of a union district.
+
+        Parameters
+        ----------
+        district_code : str
+            6-digit adcode of the district.
+
+        Returns
+        -------
+        bool
+            True for an admin, and for a district account of that district.
+
+        Examples
+        --------
+        >>> User(role="district", district_code="130100").can_see("130200")
+        False
+        """
         return self.role == "admin" or self.district_code == district_code
 
 
@@ -143,6 +264,15 @@ class Throttle(Base):
     """Failed attempts per opaque key (locator/store/throttle.py), shared by every worker.
 
     ``key`` is a SHA-256 hex digest: the table holds no username and no address.
+
+    Attributes
+    ----------
+    key : str
+        64 hex digits (:func:`locator.store.throttle.key_of`).
+    failures : int
+        Failures counted since the count last restarted.
+    last_failure_at : datetime.datetime
+        UTC aware datetime of the latest failure.
     """
 
     __tablename__ = "throttle"
@@ -157,6 +287,13 @@ class IdCounter(Base):
 
     Only ever increases, so an id is never reused, not even after an import that created
     it is undone.
+
+    Attributes
+    ----------
+    county_code : str
+        6-digit adcode.
+    last_number : int
+        The highest number handed out in that county.
     """
 
     __tablename__ = "id_counters"
@@ -166,7 +303,21 @@ class IdCounter(Base):
 
 
 class ImportBatch(Base):
-    """One applied import: who, when, what file, what it did, and whether it was undone."""
+    """One applied import: who, when, what file, what it did, and whether it was undone.
+
+    Attributes
+    ----------
+    created_at, undone_at : datetime.datetime
+        UTC aware datetimes (``undone_at`` is ``None`` unless undone).
+    source_sha256 : str
+        SHA-256 of the uploaded file, 64 hex digits.
+    datum : str
+        The datum the file's coordinates were read in: ``wgs84``, ``gcj02`` or ``bd09``.
+    rows, new, changed, unchanged : int
+        Counts of data rows in the file, and of sites it created, changed and left alone.
+    data_version : int
+        The store's ``data_version`` the import produced.
+    """
 
     __tablename__ = "import_batches"
 
@@ -190,7 +341,17 @@ class ImportBatch(Base):
 
 
 class StationHistory(Base):
-    """Every change to a site: before and after (JSON records; ``None`` = did not exist)."""
+    """Every change to a site: before and after (JSON records; ``None`` = did not exist).
+
+    Attributes
+    ----------
+    batch_id : int or None
+        The :class:`ImportBatch` that made the change; ``None`` for an edit by hand.
+    changed_at : datetime.datetime
+        UTC aware datetime.
+    before, after : dict or None
+        The station record as JSON (``lon``/``lat`` WGS-84 degrees, dates as ISO text).
+    """
 
     __tablename__ = "station_history"
     __table_args__ = (Index("ix_station_history_station", "station_id", "id"),)
@@ -213,6 +374,17 @@ class SearchCount(Base):
     than 1 km. Nothing else about a search is stored: no coordinates, no IP address, no
     account, no user agent (see locator/coverage/demand.py). Not :class:`Versioned`: writing
     counts never bumps ``data_version``.
+
+    Attributes
+    ----------
+    cell : str
+        H3 resolution-8 cell index as hex text.
+    day : datetime.date
+        The calendar day in Asia/Shanghai.
+    beyond_r : bool
+        Whether the nearest active site was farther than 1 km (geodesic, WGS-84).
+    count : int
+        Searches counted for that cell, day and flag.
     """
 
     __tablename__ = "search_counts"
@@ -229,6 +401,16 @@ class DemandUpload(Base):
 
     Only the latest upload that is not withdrawn is in use; its cells are
     :class:`DemandCell`. Earlier uploads stay listed (their cells are replaced).
+
+    Attributes
+    ----------
+    created_at, withdrawn_at : datetime.datetime
+        UTC aware datetimes (``withdrawn_at`` is ``None`` while in use).
+    rows, cells : int
+        Counts of data rows in the file, and of H3 resolution-8 cells inside Hebei that
+        they filled.
+    total_weight, outside_weight : float
+        Persons in the file, and those of them outside Hebei (not counted).
     """
 
     __tablename__ = "demand_uploads"
@@ -247,7 +429,15 @@ class DemandUpload(Base):
 
 
 class DemandCell(Base):
-    """Persons per H3 resolution-8 cell of the population grid in use (hex string)."""
+    """Persons per H3 resolution-8 cell of the population grid in use (hex string).
+
+    Attributes
+    ----------
+    cell : str
+        H3 resolution-8 cell index as hex text.
+    weight : float
+        Persons living in the cell.
+    """
 
     __tablename__ = "demand_cells"
 

@@ -40,6 +40,18 @@ def database_url(url: str) -> str:
     SQLAlchemy's default PostgreSQL driver is psycopg2, which we do not install; a plain
     ``postgresql://`` (or Heroku-style ``postgres://``) URL means psycopg 3 here.
 
+    Parameters
+    ----------
+    url : str
+        An SQLAlchemy database URL.
+
+    Returns
+    -------
+    str
+        ``postgresql+psycopg://…`` for a plain PostgreSQL URL; any other URL unchanged.
+
+    Examples
+    --------
     >>> database_url("postgresql://u:p@db.example/locator")
     'postgresql+psycopg://u:p@db.example/locator'
     >>> database_url("sqlite:///instance/locator.sqlite3")
@@ -58,6 +70,16 @@ def make_engine(url: str) -> Engine:
     connection costs a reconnect, not an error), and text holding a NUL character, which
     PostgreSQL cannot store or compare, is refused as a bad request instead of failing as
     a server error (SQLite simply finds nothing).
+
+    Parameters
+    ----------
+    url : str
+        An SQLAlchemy database URL (passed through :func:`database_url`).
+
+    Returns
+    -------
+    sqlalchemy.Engine
+        SQLite connections wait up to 5 s for a lock (``timeout``, ``busy_timeout``).
     """
     url = database_url(url)
     if make_url(url).get_backend_name() == "sqlite":
@@ -143,7 +165,31 @@ def _reset(session: Session, *_args) -> None:
 
 
 class Store:
-    """Engine + session factory for one database URL."""
+    """Engine + session factory for one database URL.
+
+    Parameters
+    ----------
+    url : str
+        An SQLAlchemy database URL: ``sqlite:///path`` or ``postgresql://…``.
+
+    Attributes
+    ----------
+    url : str
+        The URL with its driver spelled out (:func:`database_url`).
+    engine : sqlalchemy.Engine
+        From :func:`make_engine`.
+    sessions : sqlalchemy.orm.sessionmaker
+        Plain sessions; prefer :meth:`read` and :meth:`write`, which add the snapshot and
+        the transaction.
+
+    Examples
+    --------
+    >>> store = Store("sqlite://")  # in memory
+    >>> store.upgrade()
+    >>> store.schema_is_current(), store.data_version(), store.count_sites()
+    (True, 0, 0)
+    >>> store.dispose()
+    """
 
     def __init__(self, url: str):
         self.url = database_url(url)
@@ -172,7 +218,13 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session: every statement in it sees the same snapshot of the data
-        (on PostgreSQL a REPEATABLE READ transaction). Write with :meth:`write`."""
+        (on PostgreSQL a REPEATABLE READ transaction). Write with :meth:`write`.
+
+        Yields
+        ------
+        sqlalchemy.orm.Session
+            Objects loaded from it stay readable after the block (no expiry on commit).
+        """
         with self._readers() as session:
             yield session
 
@@ -184,6 +236,22 @@ class Store:
         if it still equals ``expected_version`` (which also takes the write lock first),
         and raises :class:`~locator.errors.Conflict` when someone else changed the data
         since: "apply exactly what was previewed".
+
+        Parameters
+        ----------
+        expected_version : int, optional
+            The ``data_version`` the change was planned against.
+
+        Yields
+        ------
+        sqlalchemy.orm.Session
+            Inside ``session.begin()``; do not commit it yourself.
+
+        Raises
+        ------
+        locator.errors.Conflict
+            If ``expected_version`` is given and no longer current (HTTP 409); nothing
+            is written.
         """
         with self.sessions() as session, session.begin():
             if expected_version is not None:
@@ -191,7 +259,13 @@ class Store:
             yield session
 
     def data_version(self) -> int:
-        """The store-wide version; changes whenever any site changes. One indexed read."""
+        """The store-wide version; changes whenever any site changes. One indexed read.
+
+        Returns
+        -------
+        int
+            ``meta.data_version``; 0 before the first write.
+        """
         with self.engine.connect() as conn:
             v = conn.execute(select(Meta.data_version).where(Meta.id == 1)).scalar_one_or_none()
         return int(v or 0)
@@ -205,7 +279,13 @@ class Store:
 
     def schema_is_current(self) -> bool:
         """True when the database is at the newest migration (``locator init`` was run
-        with this version of the code)."""
+        with this version of the code).
+
+        Returns
+        -------
+        bool
+            False for an empty database and for one at an older (or unknown) revision.
+        """
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
@@ -214,15 +294,34 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision() == head
 
     def count_sites(self) -> int:
+        """How many sites the store holds.
+
+        Returns
+        -------
+        int
+            A count of every station row, removed ones included.
+        """
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(Station)) or 0
 
     def dispose(self) -> None:
+        """Close every pooled connection (tests do, before a database is copied or dropped)."""
         self.engine.dispose()
 
 
 def alembic_config(connection=None):
-    """An Alembic config pointing at our migrations (no alembic.ini needed)."""
+    """An Alembic config pointing at our migrations (no alembic.ini needed).
+
+    Parameters
+    ----------
+    connection : sqlalchemy.Connection, optional
+        The connection the migrations run on (``migrations/env.py`` reads it); ``None``
+        when the config only describes the scripts, or for the ``alembic`` command.
+
+    Returns
+    -------
+    alembic.config.Config
+    """
     from alembic.config import Config
 
     cfg = Config()
@@ -235,7 +334,22 @@ _DATE_FIELDS = ("reopen_date", "verified_at")
 
 
 def demo_rows(path: Path) -> list[dict]:
-    """Read the bundled demo GeoJSON into rows for :class:`Station` (WGS-84)."""
+    """Read the bundled demo GeoJSON into rows for :class:`Station` (WGS-84).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A GeoJSON FeatureCollection of Points (RFC 7946: WGS-84 longitude/latitude in
+        degrees, EPSG:4326) whose properties are station-record fields.
+
+    Returns
+    -------
+    list of dict
+        One insertable row per feature: ``lon``/``lat`` from the geometry (degrees,
+        EPSG:4326), dates as :class:`datetime.date`, ``updated_at`` an aware datetime,
+        ``source_lon``/``source_lat`` the same point when the file gives none; properties
+        that are not columns are dropped.
+    """
     with open(path, encoding="utf-8") as f:
         collection = json.load(f)
     columns = set(Station.__table__.columns.keys())
@@ -255,7 +369,20 @@ def demo_rows(path: Path) -> list[dict]:
 
 
 def load_demo(store: Store, path: Path) -> int:
-    """Insert the demo sites in one transaction; returns how many were loaded."""
+    """Insert the demo sites in one transaction; returns how many were loaded.
+
+    Parameters
+    ----------
+    store : Store
+        A migrated store (the sites are inserted, not merged: ids must be new).
+    path : pathlib.Path
+        The demo GeoJSON (see :func:`demo_rows`).
+
+    Returns
+    -------
+    int
+        The count of sites inserted; ``data_version`` goes up by one.
+    """
     rows = demo_rows(path)
     with store.write() as session:
         session.execute(insert(Station), rows)

@@ -33,7 +33,20 @@ KEEP_S = 24 * 3600.0
 
 @dataclass(frozen=True)
 class Rule:
-    """How many failures are free, and how the wait grows after them (seconds)."""
+    """How many failures are free, and how the wait grows after them (seconds).
+
+    Attributes
+    ----------
+    free : int
+        Failures that cost no wait.
+    first_wait_s : float
+        Seconds to wait after the first failure beyond ``free`` (default 30); doubles
+        with each further failure.
+    max_wait_s : float
+        Seconds the wait never exceeds (default 15 min).
+    forget_s : float
+        Seconds without a failure after which the count starts again (default 24 h).
+    """
 
     free: int
     first_wait_s: float = 30.0
@@ -42,6 +55,16 @@ class Rule:
 
     def wait_after(self, failures: int) -> float:
         """The wait after ``failures`` failures: 0 while free, then 30 s, 60 s, … ≤ max.
+
+        Parameters
+        ----------
+        failures : int
+            Failures counted so far.
+
+        Returns
+        -------
+        float
+            Seconds, counted from the latest failure.
 
         Examples
         --------
@@ -54,7 +77,24 @@ class Rule:
 
 
 def key_of(*parts: str) -> str:
-    """The stored key for ``parts`` (a SHA-256 hex digest; the parts are not kept)."""
+    """The stored key for ``parts`` (a SHA-256 hex digest; the parts are not kept).
+
+    Parameters
+    ----------
+    *parts : str
+        What is throttled, e.g. ``("sign-in", username, source)``; joined with NUL, so
+        ``("ab", "c")`` and ``("a", "bc")`` give different keys.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+
+    Examples
+    --------
+    >>> len(key_of("sign-in", "alice", "source")), key_of("ab", "c") == key_of("a", "bc")
+    (64, False)
+    """
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -67,14 +107,58 @@ def _failures(store: Store, key: str, rule: Rule, now: dt.datetime) -> tuple[int
 
 
 def wait_s(store: Store, key: str, rule: Rule, now: dt.datetime) -> float:
-    """Seconds ``key`` must still wait before its next attempt (0 when it may go on)."""
+    """Seconds ``key`` must still wait before its next attempt (0 when it may go on).
+
+    Parameters
+    ----------
+    store : Store
+        Holds the counts.
+    key : str
+        From :func:`key_of`.
+    rule : Rule
+        The rule the key is throttled by.
+    now : datetime.datetime
+        The current time, a UTC aware datetime (any aware datetime works).
+
+    Returns
+    -------
+    float
+        Seconds, 0.0 or more.
+
+    Examples
+    --------
+    >>> from locator.store.store import Store
+    >>> store = Store("sqlite://")
+    >>> store.upgrade()
+    >>> key, rule = key_of("sign-in", "alice", "source"), Rule(free=1)
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> record_failure(store, key, rule, t0)
+    >>> record_failure(store, key, rule, t0)
+    >>> wait_s(store, key, rule, t0 + dt.timedelta(seconds=10))
+    20.0
+    """
     failures, last = _failures(store, key, rule, now)
     left = rule.wait_after(failures) - (now - last).total_seconds()
     return max(0.0, left)
 
 
 def record_failure(store: Store, key: str, rule: Rule, now: dt.datetime) -> None:
-    """Count one failure of ``key`` (an atomic upsert: concurrent workers add up)."""
+    """Count one failure of ``key`` (an atomic upsert: concurrent workers add up).
+
+    A count idle for longer than ``rule.forget_s`` restarts at 1, and rows of every key
+    idle that long are deleted. Never bumps ``data_version``.
+
+    Parameters
+    ----------
+    store : Store
+        Holds the counts.
+    key : str
+        From :func:`key_of`.
+    rule : Rule
+        Gives ``forget_s``.
+    now : datetime.datetime
+        The time of the failure, a UTC aware datetime.
+    """
     table = Throttle.__table__
     if store.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
@@ -110,6 +194,14 @@ def _restart_if_stale(table, stale: dt.datetime):
 
 
 def clear(store: Store, key: str) -> None:
-    """Forget ``key``'s failures (after a success)."""
+    """Forget ``key``'s failures (after a success).
+
+    Parameters
+    ----------
+    store : Store
+        Holds the counts.
+    key : str
+        From :func:`key_of`; an unknown key does nothing.
+    """
     with store.engine.begin() as conn:
         conn.execute(delete(Throttle.__table__).where(Throttle.__table__.c.key == key))

@@ -15,12 +15,14 @@ COOKIE = "lang"
 
 def dynamic_messages() -> tuple[str, ...]:
     """Strings that reach ``gettext`` through a variable, so extraction cannot see them:
-    service labels, navigation-app names and the error pages' messages. A test keeps each
+    service labels, export format labels, navigation-app names and the error pages'
+    messages. A test keeps each
     of them in the English catalogue."""
+    from locator.exports.registry import LABEL_MESSAGES
     from locator.vocabulary import SERVICE_TERMS
     from locator.web.errors import DOWN_MESSAGE, HTTP_MESSAGES
 
-    return (tuple(t.zh for t in SERVICE_TERMS)
+    return (tuple(t.zh for t in SERVICE_TERMS) + tuple(LABEL_MESSAGES)
             + ("高德地图", "百度地图", "腾讯地图", "Apple 地图")
             + tuple(message for _code, message in HTTP_MESSAGES.values()) + (DOWN_MESSAGE,))
 

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
+from locator.coverage.searches import SearchCounter
 from locator.jsonio import safe_json_text
 from locator.sites.maps import Basemap, basemap
 from locator.sites.snapshot import SitesSnapshot, load_snapshot
@@ -29,6 +30,8 @@ class State:
     store: Store
     geodata_dir: Path
     basemap: Basemap
+    #: This worker's search counter (counts only; None when LOCATOR_COUNT_SEARCHES=0).
+    searches: SearchCounter | None = None
     map_shell: dict | None = None
     cache_dir: Path | None = None
     _snapshot: SitesSnapshot | None = None
@@ -119,8 +122,11 @@ class ApiAwareSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     cfg = app.config
+    store = Store(cfg["DATABASE_URL"])
     app.extensions["locator"] = State(
-        store=Store(cfg["DATABASE_URL"]),
+        store=store,
+        searches=SearchCounter(store, keep_days=cfg.get("SEARCH_COUNTS_KEEP_DAYS", 400))
+        if cfg.get("COUNT_SEARCHES", True) else None,
         geodata_dir=Path(cfg["GEODATA_DIR"]),
         basemap=basemap(cfg["BASEMAP"], tianditu_key=cfg["TIANDITU_KEY"],
                         tile_url=cfg["TILE_URL"], tile_datum=cfg["TILE_DATUM"],

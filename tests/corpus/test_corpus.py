@@ -138,9 +138,10 @@ def test_every_code_is_documented_and_every_corpus_code_is_known():
     used = {p[2] for name in NAMES for p in expected(name)["report"]["problems"]}
     assert used <= set(CODES)
     source = "".join((HERE.parents[1] / "locator" / "imports" / f).read_text(encoding="utf-8")
-                     for f in ("validate.py", "readers.py"))
+                     for f in ("validate.py", "readers.py", "table.py", "rows.py", "cells.py",
+                               "coordinates.py", "duplicates.py"))
     emitted = set(re.findall(r'"([a-z]+_[a-z_]+)"', source)) & (
-        set(re.findall(r'_refuse\("([a-z_]+)"', source))
+        set(re.findall(r'UploadRefused\(\s*"([a-z_]+)"', source))
         | set(re.findall(r'Problem\([^"]*?"([a-z_]+)"', source, re.S))
-        | set(re.findall(r'_Bad\([^)]*?"([a-z_]+)"\)', source, re.S)))
+        | set(re.findall(r'CellError\([^)]*?"([a-z_]+)"\)', source, re.S)))
     assert emitted <= set(CODES), emitted - set(CODES)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
 from locator.coverage import engine as coverage
+from locator.coverage import h3cache
 from locator.errors import BadRequest
 from locator.geo.regions import Regions
 
@@ -385,16 +386,16 @@ def test_planar_order_is_not_trusted():
 
 
 def test_grid_cells_are_kept_on_disk(square, tmp_path):
-    fresh = coverage._grid_cells(square, 8, tmp_path)
+    fresh = h3cache.grid_cells(square, 8, tmp_path)
     files = list(tmp_path.glob("h3grid-*.npz"))
     assert len(files) == 1
-    again = coverage._grid_cells(square, 8, tmp_path)
+    again = h3cache.grid_cells(square, 8, tmp_path)
     for k in ("cell", "county", "lon", "lat"):
         np.testing.assert_array_equal(fresh[k], again[k])
     files[0].write_bytes(b"not a zip")  # damaged: rebuilt, not trusted
-    np.testing.assert_array_equal(coverage._grid_cells(square, 8, tmp_path)["cell"],
+    np.testing.assert_array_equal(h3cache.grid_cells(square, 8, tmp_path)["cell"],
                                   fresh["cell"])
-    assert coverage._grid_cells(square, 7, tmp_path)["cell"].size < fresh["cell"].size
+    assert h3cache.grid_cells(square, 7, tmp_path)["cell"].size < fresh["cell"].size
 
 
 def test_an_uploaded_population_grid_replaces_the_proxy(square):

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pyproj import Proj
 
+from locator.coverage import areas, geodesy
 from locator.coverage import engine as coverage
 from tests.unit.test_coverage import HALF_M, POPULATION, lonlat, square  # noqa: F401
 
@@ -24,7 +25,7 @@ def oracle_km2(regions, points_m, radius_m):
     counties = regions.counties.to_crs("EPSG:32650").geometry.to_numpy()
     if len(lon) == 0:
         return np.zeros(len(counties))
-    x, y = coverage._FORWARD.transform(lon, lat)
+    x, y = geodesy.TO_METRIC.transform(lon, lat)
     n = 1024
     factor = math.sqrt(2 * math.pi / (n * math.sin(2 * math.pi / n)))
     k = coverage.scale_factor(lon, lat)
@@ -88,16 +89,16 @@ def test_disc_triangle_area_sums_to_known_shapes():
     c = np.zeros(4)
     box = np.array([(-2, -2), (2, -2), (2, 2), (-2, 2), (-2, -2)], dtype=float)
     a, b = box[:-1], box[1:]
-    inside = coverage._disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
+    inside = areas.disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
                                           b[:, 1]).sum()
     assert inside == pytest.approx(math.pi, abs=1e-12)  # the square holds the unit disc
     half = np.array([(0, -2), (2, -2), (2, 2), (0, 2), (0, -2)], dtype=float)
     a, b = half[:-1], half[1:]
-    assert coverage._disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
+    assert areas.disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
                                         b[:, 1]).sum() == pytest.approx(math.pi / 2, abs=1e-12)
     small = np.array([(0.1, 0.1), (0.3, 0.1), (0.3, 0.4), (0.1, 0.4), (0.1, 0.1)])
     a, b = small[:-1], small[1:]
-    assert coverage._disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
+    assert areas.disc_triangle_area(c, c, np.ones(4), a[:, 0], a[:, 1], b[:, 0],
                                         b[:, 1]).sum() == pytest.approx(0.06, abs=1e-12)
 
 

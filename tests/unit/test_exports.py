@@ -22,7 +22,10 @@ from pypdf import PdfReader
 
 from locator.coverage import engine as coverage
 from locator.escape import csv_cell, html_text
+from locator.exports import downloads, drawing, html_map, registry
 from locator.exports import writers as exports
+from locator.exports.layers import coverage_layers, hexagons
+from locator.exports.stations import station_list
 from locator.jsonio import dumps as script_json
 from tests.unit.test_coverage import POPULATION, lonlat, square  # noqa: F401 (fixture)
 
@@ -230,7 +233,7 @@ def test_station_kml_is_escaped_xml(out):
     assert len(folders["工会驿站"].findall("k:Placemark", ns)) == 6
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg", "kml"])
+@pytest.mark.parametrize("fmt", exports.STATION_FORMATS)
 def test_station_exports_with_no_sites(out, fmt):
     assert exports.export_stations(hostile_sites().iloc[0:0], out / f"none.{fmt}", fmt) == 0
     assert (out / f"none.{fmt}").stat().st_size > 0
@@ -245,6 +248,83 @@ def test_unknown_formats_are_refused(engine, out):
 
 
 # --------------------------------------------------------------------------------------
+# The format registry: one row and one writer per format
+
+
+def test_every_format_has_a_writer_a_media_type_and_a_label():
+    assert registry.FORMATS and {f.kind for f in registry.FORMATS} == set(registry.KINDS)
+    for f in registry.FORMATS:
+        assert callable(f.writer), f
+        assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", f.mimetype), f
+        assert f.label_zh.strip() and f.label_en.strip(), f
+        assert registry.MIMETYPES[f.key] == f.mimetype
+        assert registry.FORMAT_LABELS[f.key] == f.label_zh
+    assert exports.COVERAGE_FORMATS == registry.formats_of("coverage")
+    assert exports.STATION_FORMATS == registry.formats_of("stations")
+    assert downloads.MIMETYPES is registry.MIMETYPES
+    offered = set(exports.COVERAGE_FORMATS) | set(exports.STATION_FORMATS)
+    assert set(registry.MIMETYPES) == set(registry.FORMAT_LABELS) == offered
+
+
+def test_a_format_without_a_media_type_is_refused():
+    """Adding a row without a MIME type fails when the table is built, not after a file
+    has been written (as a missing MIMETYPES entry once did)."""
+    with pytest.raises(TypeError):
+        registry.Format("coverage", "docx", lambda data, path, step: None,
+                        label_zh="Word 文档", label_en="Word document")
+    for mimetype in ("", None, "word"):
+        with pytest.raises(ValueError, match="media type"):
+            registry.Format("coverage", "docx", lambda data, path, step: None, mimetype,
+                            "Word 文档", "Word document")
+    with pytest.raises(ValueError, match="label"):
+        registry.Format("stations", "docx", lambda data, path, step: None,
+                        "application/msword", "", "Word document")
+
+
+@pytest.fixture(scope="module")
+def samples(engine):
+    """A small input for each kind of writer."""
+    return {"coverage": coverage_layers(engine, 1000, "990100", gaps=3, suggestions=3,
+                                        now=NOW),
+            "stations": station_list(hostile_sites())}
+
+
+@pytest.mark.parametrize("row", registry.FORMATS, ids=lambda f: f"{f.kind}-{f.key}")
+def test_every_writer_writes_a_file(samples, tmp_path, row):
+    calls = []
+    path = tmp_path / f"sample.{row.key}"
+    row.writer(samples[row.kind], path, calls.append)
+    assert path.stat().st_size > 0
+    assert calls == list(row.steps)  # the labels the row announces, in order
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("fmt", exports.STATION_FORMATS)
+def test_station_progress_is_reported_as_announced(out, fmt):
+    calls = []
+    exports.export_stations(hostile_sites(), out / f"steps.{fmt}", fmt, progress=calls.append)
+    assert len(calls) == exports.progress_steps("stations", fmt)
+
+
+def test_format_labels_agree_with_the_english_catalogue():
+    """The download buttons translate ``label_zh`` at run time, so extraction cannot see
+    it: the English catalogue must say ``label_en`` for each label that is not ASCII (a
+    name such as CSV, the same in every language)."""
+    from babel.messages.pofile import read_po
+
+    assert set(registry.LABEL_MESSAGES) == {
+        f.label_zh for f in registry.FORMATS if not f.label_zh.isascii()}
+    with open(html_map.ROOT / "locator/translations/en/LC_MESSAGES/messages.po", "rb") as f:
+        catalogue = read_po(f)
+    for f in registry.FORMATS:
+        if f.label_zh.isascii():
+            assert f.label_en == f.label_zh, f
+        else:
+            assert catalogue[f.label_zh] is not None, f.label_zh
+            assert catalogue[f.label_zh].string == f.label_en, f
+
+
+# --------------------------------------------------------------------------------------
 # HTML, PNG, PDF
 
 
@@ -253,7 +333,7 @@ def test_html_is_self_contained_and_escaped(engine, out, written):
     for raw in (XSS, "<img src=x", "${alert", "</script><script>alert(2)"):
         assert raw not in text
     assert "<link" not in text and not re.search(r"<script[^>]+src=", text)
-    leaflet_js, _ = exports._leaflet_assets()
+    leaflet_js, _ = html_map.leaflet_assets()
     assert leaflet_js in text  # inlined; outside it, nothing points off the file
     assert not re.search(r"""(src|href|url)[=(]["']?(https?:)?//""",
                          text.replace(leaflet_js, ""))
@@ -301,8 +381,8 @@ def test_no_synthetic_notice_for_real_data(square, out):  # noqa: F811
 def test_missing_cjk_font_is_a_clear_error(monkeypatch):
     from matplotlib import font_manager
 
-    monkeypatch.setattr(exports, "CJK_FONT_FILES", ())
-    monkeypatch.setattr(exports, "CJK_FAMILIES", ("No Such Font",))
+    monkeypatch.setattr(drawing, "CJK_FONT_FILES", ())
+    monkeypatch.setattr(drawing, "CJK_FAMILIES", ("No Such Font",))
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     with pytest.raises(exports.ExportError, match="fonts-wqy-microhei"):
         exports.find_cjk_font()
@@ -348,7 +428,7 @@ def test_vectorised_hexagons_equal_one_by_one(points, resolution):
     import shapely
 
     cells = [h3n.latlng_to_cell(lat, lon, resolution) for lon, lat in points]
-    fast = exports._hexagons(cells)
+    fast = hexagons(cells)
     slow = [shapely.Polygon([(lng, lat) for lat, lng in h3n.cell_to_boundary(int(c))])
             for c in cells]
     assert len(fast) == len(slow)
@@ -360,7 +440,7 @@ def test_pentagons_take_the_slow_branch():
 
     pentagon = int(h3n.get_pentagons(0)[0])
     hexagon = h3n.latlng_to_cell(38.0, 114.5, 8)
-    polys = exports._hexagons([pentagon, hexagon])
+    polys = hexagons([pentagon, hexagon])
     assert [len(p.exterior.coords) - 1 for p in polys] == [5, 6]
 
 

@@ -253,3 +253,20 @@ def test_problems_report_survives_characters_xml_cannot_hold(store):
     wb = load_workbook(io.BytesIO(problems_xlsx(plan, lang="en")))
     rows = list(wb["annotated"].iter_rows(values_only=True))
     assert rows[1][2] == "铃声站" and "U+0007" in rows[1][0]
+
+
+def test_a_geo_file_with_a_lon_column_but_no_lat_column_names_the_pointless_feature(store):
+    """A GeoJSON whose properties hold 经度 but not 纬度, and one feature without a point,
+    was a KeyError (a 500 on the check page); now that feature is named at its row."""
+    import json
+
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.51, 38.04]},
+         "properties": {"名称": "有点的站", "经度": 114.51}},
+        {"type": "Feature", "geometry": None, "properties": {"名称": "没有点的站", "经度": 114.5}},
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    plan = plan_import(store, data, datum="wgs84", regions=REGIONS, source_name="x.geojson")
+    report = plan.report("zh")
+    assert not report["ok"]
+    assert [(p["row"], p["code"]) for p in report["problems"]] == [(2, "bad_coordinate")]

@@ -229,7 +229,7 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
     and it runs in a child process."""
     import subprocess
 
-    from locator.imports import readers
+    from locator.imports import gis_files
 
     seen = []
     real = subprocess.run
@@ -238,7 +238,7 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
         seen.append(command)
         return real(command, *a, **kw)
 
-    monkeypatch.setattr(readers.subprocess, "run", spy)
+    monkeypatch.setattr(gis_files.subprocess, "run", spy)
     from pathlib import Path
     data = (Path(__file__).parents[1] / "corpus" / "files" / "good.gpkg").read_bytes()
     table = read_upload(data, tmp_root=tmp_path)
@@ -253,12 +253,12 @@ def test_user_strings_never_become_paths(tmp_path, monkeypatch):
 def test_a_crashing_gdal_child_is_an_unreadable_file(tmp_path, monkeypatch):
     import subprocess
 
-    from locator.imports import readers
+    from locator.imports import gis_files
 
     def crash(command, *a, **kw):
         return subprocess.CompletedProcess(command, -11, b"", b"")  # SIGSEGV
 
-    monkeypatch.setattr(readers.subprocess, "run", crash)
+    monkeypatch.setattr(gis_files.subprocess, "run", crash)
     from pathlib import Path
     data = (Path(__file__).parents[1] / "corpus" / "files" / "good.gpkg").read_bytes()
     assert refused(data, tmp_root=tmp_path).code == "unreadable_file"

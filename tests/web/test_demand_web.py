@@ -59,7 +59,7 @@ def login(client, username):
 
 def test_searches_are_counted_per_cell_day_and_flag(app):
     client = app.test_client()
-    counter = app.extensions[api.SEARCHES]
+    counter = app.extensions["locator"].searches
     version = app.extensions["locator"].store.data_version()
     near = nearest(client, *NEAR, k=1)
     far = nearest(client, *FAR, k=1)
@@ -82,7 +82,7 @@ def test_nothing_but_counts_reaches_the_database(app):
     for _ in range(3):
         nearest(client, *NEAR, k=2)
         nearest(client, *FAR, datum="gcj02")
-    app.extensions[api.SEARCHES].flush()
+    app.extensions["locator"].searches.flush()
     store = app.extensions["locator"].store
     assert {c["name"] for c in inspect(store.engine).get_columns("search_counts")} == {
         "cell", "day", "beyond_r", "count"}
@@ -106,7 +106,7 @@ def test_nothing_but_counts_reaches_the_database(app):
 
 
 def test_counts_are_flushed_after_the_response_once_due(app):
-    counter = app.extensions[api.SEARCHES]
+    counter = app.extensions["locator"].searches
     counter.flush_every_s = 0.0
     client = app.test_client()
     nearest(client, *NEAR)
@@ -139,7 +139,7 @@ def test_closed_sites_do_not_count_as_near(app, monkeypatch):
     with app.extensions["locator"].store.write() as s:
         s.execute(update(Station).where(Station.id == lonely.id)
                   .values(status="temporarily_closed"))
-    counter = app.extensions[api.SEARCHES]
+    counter = app.extensions["locator"].searches
     counter.flush()
     before = counts(app)
     body = nearest(client, lonely.lon, lonely.lat, k=3, include_closed=1, kind="station")
@@ -160,7 +160,7 @@ def test_counting_can_be_turned_off(tmp_path, demo_db):
     instance.mkdir()
     shutil.copyfile(demo_db, instance / "locator.sqlite3")
     app = _app(instance, COUNT_SEARCHES="0")
-    assert api.SEARCHES not in app.extensions
+    assert app.extensions["locator"].searches is None
     nearest(app.test_client(), *NEAR)
     assert counts(app) == {}
     app.extensions["locator"].store.dispose()

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from locator import create_app
-from locator.exports.writers import COVERAGE_FORMATS, STATION_FORMATS
+from locator.exports.registry import COVERAGE_FORMATS, STATION_FORMATS
 from locator.store import accounts
 from locator.store.models import Station
 from tests.conftest import form_token
