@@ -79,15 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = resolved["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.session_interface = state.ApiAwareSessionInterface()
-    # Startup self-checks: fail closed if GDAL offers other drivers, or XLSX would be
-    # parsed without defusedxml.
-    from locator.imports.readers import assert_defusedxml
-
-    try:
-        gdal_guard.check()
-        assert_defusedxml()
-    except RuntimeError as e:  # GdalGuardError is one
-        raise StartupRefused(f"安全检查未通过 safeguard not in force: {e}") from e
+    _safeguards()
     requestlog.init_app(app)  # first: its clock starts before any other hook runs
     CSRFProtect(app)
     Compress(app)
@@ -103,6 +95,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     except ConfigError as e:  # the basemap's settings: a key or a URL missing or unusable
         raise StartupRefused(e.message) from None
     return app
+
+
+def _safeguards() -> None:
+    """Fail closed if GDAL offers drivers beyond the allowlist, or XLSX would be parsed
+    without defusedxml."""
+    from locator.imports.readers import assert_defusedxml
+
+    try:
+        gdal_guard.check()
+        assert_defusedxml()
+    except RuntimeError as e:  # GdalGuardError is one
+        raise StartupRefused(f"安全检查未通过 safeguard not in force: {e}") from e
 
 
 def _instance_secret(instance_path: str) -> str:

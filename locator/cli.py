@@ -192,15 +192,22 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int,
 @with_appcontext
 def serve_command(info: ScriptInfo, host, port, workers, threads, timeout):
     """Serve the app with gunicorn: what every server runs, behind its reverse proxy."""
-    from gunicorn.app.base import BaseApplication
-
     ready_to_serve(current_app)
     cfg = current_app.config
     options = gunicorn_options(
         host=host or cfg["HOST"], port=port or cfg["PORT"],
         workers=cfg["WORKERS"] if workers is None else workers,
         threads=threads or cfg["THREADS"], timeout=timeout or cfg["TIMEOUT"])
-    factory = info.create_app  # each worker builds its own app after the fork
+    n = options["workers"]
+    click.echo(f"locator serve: http://{options['bind'][0]} — {n} worker{'s' * (n != 1)} × "
+               f"{options['threads']} threads (gunicorn)")
+    gunicorn_server(options, info.create_app).run()  # each worker builds its own app
+
+
+def gunicorn_server(options: dict, factory):
+    """A gunicorn application with ``options`` whose workers call ``factory`` after the
+    fork (no app, and no database connection, is shared between processes)."""
+    from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self):
@@ -211,9 +218,7 @@ def serve_command(info: ScriptInfo, host, port, workers, threads, timeout):
         def load(self):
             return factory()
 
-    click.echo(f"locator serve: http://{options['bind'][0]} — {options['workers']} workers × "
-               f"{options['threads']} threads (gunicorn)")
-    Server().run()
+    return Server()
 
 
 def ready_to_serve(app: Flask) -> None:
