@@ -27,9 +27,10 @@ install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 ## Install, create/upgrade the database (demo data when empty), serve on http://$(HOST):$(PORT)
+## with gunicorn (`locator serve`: what servers run; `locator run` is the development server)
 run: install
 	$(BIN)/locator init
-	$(BIN)/locator run --host $(HOST) --port $(PORT)
+	$(BIN)/locator serve --host $(HOST) --port $(PORT)
 
 ## Install everything the tests need (Chromium, a CJK font and PostgreSQL included) and run the whole suite
 test: install-test chromium fonts postgres gdal

@@ -175,3 +175,9 @@ class UploadRefused(LocatorError):
 
     def __init__(self, code: str, message: str, message_en: str):
         super().__init__(message, code=code, message_en=message_en)
+
+
+class StartupRefused(Exception):
+    """The app will not start; ``str()`` is one line saying why: a setting it cannot work
+    with, a safeguard not in force (the GDAL driver allowlist, defusedxml), a database that
+    needs ``locator init``. Commands print that line and nothing else (``locator.app``)."""

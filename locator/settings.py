@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SETTINGS", "Setting", "load", "markdown_table"]
+__all__ = ["SETTINGS", "Setting", "SettingError", "check", "load", "markdown_table"]
 
 ENV_PREFIX = "LOCATOR_"
 
@@ -50,6 +50,24 @@ def _positive_int(value: Any) -> int:
     return n
 
 
+#: What each parser accepts, for the one line that refuses a bad value.
+ACCEPTS = {
+    _bool: "1 或 0（1/0, true/false, yes/no, on/off）",
+    _count: "0 或正整数（a whole number ≥ 0）",
+    _positive_int: "正整数（a whole number ≥ 1）",
+}
+
+
+class SettingError(ValueError):
+    """A setting the app cannot start with; ``str()`` is one line naming the environment
+    variable, the value and what is allowed."""
+
+    def __init__(self, name: str, value: Any, allowed: str):
+        self.name, self.value, self.allowed = name, value, allowed
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+        super().__init__(f"设置有误 bad setting {ENV_PREFIX}{name}={shown}：{allowed}")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One row of the settings table.
@@ -65,12 +83,31 @@ class Setting:
     parse : callable
         Turns the text of an environment variable (or an override) into the value;
         raises ``ValueError`` for a bad one.
+    choices : tuple of str
+        When not empty, the only values allowed (compared after ``parse``).
     """
 
     name: str
     default: Any
     help: str
     parse: Callable[[Any], Any] = _str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> str:
+        if self.choices:
+            return "可选 one of " + ", ".join(self.choices)
+        return ACCEPTS.get(self.parse, "")
+
+    def value(self, raw: Any) -> Any:
+        """``raw`` parsed; :class:`SettingError` when it is not allowed."""
+        try:
+            value = self.parse(raw)
+        except ValueError:
+            raise SettingError(self.name, raw, self.allowed) from None
+        if self.choices and value not in self.choices:
+            raise SettingError(self.name, raw, self.allowed)
+        return value
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -81,8 +118,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SECRET_KEY", "",
-        "Key that signs sessions and forms. Empty: a random key made once and kept in "
-        "`instance/secret_key`.",
+        "Key that signs sessions and forms, at least 32 characters (e.g. `python3 -c "
+        "'import secrets; print(secrets.token_hex(32))'`). Empty: a random key made once and "
+        "kept in `instance/secret_key`, which is refused with a PostgreSQL database: every "
+        "server must then be given the same key.",
     ),
     Setting(
         "SECURE_COOKIES", False,
@@ -94,9 +133,32 @@ SETTINGS: tuple[Setting, ...] = (
         "TRUSTED_PROXIES", 0,
         "How many reverse proxies stand in front of the app and append to "
         "`X-Forwarded-For` / `X-Forwarded-Proto`. `0`: the connection's address is the "
-        "client's. Behind one nginx, `1`: the per-address sign-in throttle then sees each "
+        "client's. Behind one nginx, `1`: the per-address limits (sign-in, problem reports) "
+        "then see each "
         "client, not the proxy. Never more than there are, or clients can forge their address.",
         _count,
+    ),
+    Setting("HOST", "127.0.0.1",
+            "Address `locator serve` listens on. Behind a reverse proxy on the same machine "
+            "keep `127.0.0.1`; `0.0.0.0` listens on every interface."),
+    Setting("PORT", 5000, "Port `locator serve` listens on.", _positive_int),
+    Setting(
+        "WORKERS", 0,
+        "Worker processes of `locator serve` (gunicorn). `0`: 2 × cores + 1, at most 8 "
+        "(each keeps its own index, 200-400 MB once the coverage page is used).",
+        _count,
+    ),
+    Setting(
+        "THREADS", 4,
+        "Threads per worker of `locator serve`: a slow request (a province PDF) does not "
+        "hold up the quick ones in the same worker. `1`: gunicorn's sync workers.",
+        _positive_int,
+    ),
+    Setting(
+        "TIMEOUT", 120,
+        "Seconds a `locator serve` worker may go silent before gunicorn restarts it. "
+        "Also allow this long in the reverse proxy (`proxy_read_timeout`).",
+        _positive_int,
     ),
     Setting(
         "INSTANCE_PATH", "",
@@ -116,17 +178,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "BASEMAP", "osm",
-        "Basemap: `osm` (OpenStreetMap, WGS-84), `tianditu` (天地图, needs `TIANDITU_KEY`), "
-        "`gaode` (高德, GCJ-02: every overlay and the you-are-here dot are shifted to match) "
-        "or `custom` (`TILE_URL` with `TILE_DATUM`).",
+        "Basemap: `osm` (OpenStreetMap, WGS-84), `tianditu` (天地图, needs "
+        "`LOCATOR_TIANDITU_KEY`), `gaode` (高德, GCJ-02: every overlay and the you-are-here "
+        "dot are shifted to match) or `custom` (`LOCATOR_TILE_URL` with "
+        "`LOCATOR_TILE_DATUM`). Lower case; anything else stops the app at start.",
+        choices=("osm", "tianditu", "gaode", "custom"),
     ),
-    Setting("TIANDITU_KEY", "", "Your 天地图 developer key (`tk`), for `BASEMAP=tianditu`."),
+    Setting("TIANDITU_KEY", "",
+            "Your 天地图 developer key (`tk`), for `LOCATOR_BASEMAP=tianditu`."),
     Setting(
         "TILE_URL", "",
-        "Tile URL template for `BASEMAP=custom`, e.g. `https://tiles.example/{z}/{x}/{y}.png`. "
-        "Map tiles are the only requests the pages make to another origin.",
+        "Tile URL template for `LOCATOR_BASEMAP=custom`, e.g. "
+        "`https://tiles.example/{z}/{x}/{y}.png`. "
+        "Map tiles are the only requests the pages make to another origin: the tile host goes "
+        "into the pages' Content-Security-Policy (`img-src`), so `{s}` is the only "
+        "placeholder it may hold.",
     ),
-    Setting("TILE_DATUM", "wgs84", "Datum of the custom tiles: `wgs84` or `gcj02`."),
+    Setting("TILE_DATUM", "wgs84", "Datum of the custom tiles: `wgs84` or `gcj02`.",
+            choices=("wgs84", "gcj02")),
     Setting(
         "TILE_ATTRIBUTION", "",
         "Attribution (HTML) for custom tiles. The built-in basemaps bring their own.",
@@ -201,9 +270,10 @@ def load(environ: Mapping[str, str] | None = None,
 
     Raises
     ------
-    ValueError
-        If a value does not parse (``LOCATOR_TRUSTED_PROXIES=-1``, ``=maybe`` for a
-        boolean).
+    SettingError
+        A ``ValueError`` whose text is one line naming the variable, the value and what is
+        allowed, when a value does not parse or is not one of the setting's choices
+        (``LOCATOR_TRUSTED_PROXIES=-1``, ``=maybe`` for a boolean, ``LOCATOR_BASEMAP=GAODE``).
 
     Examples
     --------
@@ -217,11 +287,27 @@ def load(environ: Mapping[str, str] | None = None,
     for s in SETTINGS:
         value = s.default
         if ENV_PREFIX + s.name in environ:
-            value = s.parse(environ[ENV_PREFIX + s.name])
+            value = s.value(environ[ENV_PREFIX + s.name])
         if s.name in overrides:
-            value = s.parse(overrides[s.name])
+            value = s.value(overrides[s.name])
         resolved[s.name] = value
     return resolved
+
+
+#: Shorter keys are refused: the key signs every session and form.
+MIN_SECRET_KEY = 32
+
+
+def check(resolved: Mapping[str, Any]) -> None:
+    """Refuse settings that parse but cannot work together (:class:`SettingError`)."""
+    key, url = resolved["SECRET_KEY"], resolved["DATABASE_URL"]
+    if key and len(key) < MIN_SECRET_KEY:
+        raise SettingError("SECRET_KEY", "…", f"至少 {MIN_SECRET_KEY} 个字符 at least "
+                           f"{MIN_SECRET_KEY} characters (this one has {len(key)})")
+    if not key and url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+        raise SettingError("SECRET_KEY", "", "共享数据库（PostgreSQL）需要设置，且每台服务器相同 "
+                           "a shared PostgreSQL database needs one key, the same on every "
+                           "server")
 
 
 def _show(value: Any) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 
 from flask import Blueprint, Flask, Response, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from locator.coverage.demand import DEMAND_SOURCES, SEARCH_RADIUS_M, coverage_engine
 from locator.coverage.engine import DEFAULT_RADIUS_M, RADII_M
@@ -54,15 +55,33 @@ def _json(text: str, *, cache: str, etag: str | None = None,
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and the data version this worker serves."""
-    snap = get_state().snapshot()
-    return {"status": "ok", "data_version": snap.version, "sites": len(snap.sites)}
+    """Liveness, the data version this worker serves, and whether the database answers
+    (asked with the data version, at most once a second)."""
+    try:
+        snap = get_state().snapshot()
+    except SQLAlchemyError:
+        body = {"status": "unavailable", "data_version": None,
+                "database": _database_state(get_state().store)}
+        return _json(dumps(body), cache="no-store"), 503
+    body = {"status": "ok", "data_version": snap.version, "sites": len(snap.sites),
+            "database": "ok"}
+    return _json(dumps(body), cache="no-store")
 
 
-@bp.get("/api/v1/nearest")
+def _database_state(store) -> str:
+    try:
+        return "ok" if store.schema_is_current() else "not_initialised"
+    except SQLAlchemyError:
+        return "unreachable"
+
+
+@bp.route("/api/v1/nearest", methods=["GET", "POST"])
 def nearest():
-    """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document."""
-    q = _nearest_query(request.args)
+    """The k nearest sites to a point, exact geodesic distance; see the OpenAPI document.
+
+    POST takes the same parameters in its body (a form or a JSON object), so that the
+    point never appears in a URL that a proxy logs; the courier page sends it so."""
+    q = _nearest_query(request.args if request.method == "GET" else p.body_params(request))
     snap = get_state().snapshot()
     res, body = nearest_collection(snap, q)
     response = _json(body, cache="no-store", mimetype=GEOJSON)
@@ -164,3 +183,5 @@ def openapi_document():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # A read-only query: no session, no cookie; body_params refuses other sites' pages.
+    app.extensions["csrf"].exempt(nearest)

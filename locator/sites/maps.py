@@ -9,7 +9,9 @@ jQuery, Bootstrap and Font Awesome are dropped: nothing on our maps uses them.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import folium
 from folium.template import Template
@@ -71,6 +73,36 @@ class Basemap:
     layers: tuple[TileLayer, ...]
     datum: str  # "wgs84" or "gcj02": overlays are shifted into this datum before drawing
 
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The origins the tiles come from (``{s}`` expanded over each layer's
+        subdomains), for the pages' Content-Security-Policy; a relative tile URL is our
+        own origin and adds none.
+
+        Examples
+        --------
+        >>> basemap("gaode").origins
+        ('https://webrd01.is.autonavi.com', 'https://webrd02.is.autonavi.com', \
+'https://webrd03.is.autonavi.com', 'https://webrd04.is.autonavi.com')
+        >>> basemap("custom", tile_url="/tiles/{z}/{x}/{y}.png").origins
+        ()
+        """
+        found: list[str] = []
+        for layer in self.layers:
+            for origin in _tile_origins(layer):
+                if origin not in found:
+                    found.append(origin)
+        return tuple(found)
+
+
+def _tile_origins(layer: TileLayer) -> list[str]:
+    parts = urlsplit(layer.url)
+    if not parts.netloc:
+        return []
+    hosts = ([parts.netloc.replace("{s}", s) for s in layer.subdomains]
+             if "{s}" in parts.netloc else [parts.netloc])
+    return [f"{parts.scheme}://{host}" for host in hosts]
+
 
 def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
             tile_datum: str = "wgs84", attribution: str = "") -> Basemap:
@@ -112,7 +144,8 @@ def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
                                         OSM_ATTRIBUTION, "abc"),), "wgs84")
     if name == "tianditu":
         if not tianditu_key:
-            raise ConfigError("BASEMAP=tianditu 需要设置 LOCATOR_TIANDITU_KEY（天地图开发者密钥）。")
+            raise ConfigError("设置有误 bad setting LOCATOR_BASEMAP=tianditu：需要设置 "
+                              "LOCATOR_TIANDITU_KEY（天地图开发者密钥 your Tianditu key）")
         credit = '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> 国家地理信息公共服务平台'
         return Basemap(name, tuple(
             TileLayer(TIANDITU_WMTS.replace("{layer}", layer).replace("{key}", tianditu_key),
@@ -123,14 +156,29 @@ def basemap(name: str, *, tianditu_key: str = "", tile_url: str = "",
             "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", "1234"),), "gcj02")
     if name == "custom":
         if not tile_url:
-            raise ConfigError("BASEMAP=custom 需要设置 LOCATOR_TILE_URL（瓦片地址模板）。")
+            raise ConfigError("设置有误 bad setting LOCATOR_BASEMAP=custom：需要设置 "
+                              "LOCATOR_TILE_URL（瓦片地址模板 a tile URL template）")
         if tile_datum not in ("wgs84", "gcj02"):
-            raise ConfigError("LOCATOR_TILE_DATUM 只能是 wgs84 或 gcj02。")
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_DATUM={tile_datum!r}：可选 one "
+                              "of wgs84, gcj02")
         from urllib.parse import urlsplit
 
-        credit = attribution or html.escape(urlsplit(tile_url).netloc or "map tiles")
+        parts = urlsplit(tile_url)
+        if parts.netloc and parts.scheme not in ("http", "https"):
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_URL={tile_url!r}：必须以 "
+                              "https://、http:// 或 / 开头 (must start so)")
+        if "{" in parts.netloc.replace("{s}", "") or not _HOST.fullmatch(
+                parts.netloc.replace("{s}", "a")):
+            raise ConfigError(f"设置有误 bad setting LOCATOR_TILE_URL={tile_url!r}：主机名中只能"
+                              "用 {s} 作占位符 (only {s} may stand in the host name)")
+        credit = attribution or html.escape(parts.netloc or "map tiles")
         return Basemap(name, (TileLayer(tile_url, credit, "abc"),), tile_datum)
-    raise ConfigError(f"不认识的 LOCATOR_BASEMAP={name!r}：可选 osm、tianditu、gaode、custom。")
+    raise ConfigError(f"设置有误 bad setting LOCATOR_BASEMAP={name!r}：可选 one of osm, "
+                      "tianditu, gaode, custom")
+
+
+# A host name with an optional port: what a CSP source may name (no userinfo, no spaces).
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?|")
 
 # Hebei's extent (WGS-84 lon/lat): the first view shows the whole province.
 HEBEI_BOUNDS_LONLAT = ((113.45, 36.05), (119.85, 42.62))
@@ -178,6 +226,18 @@ class MapShell:
     header: str
     html: str
     script: str
+
+    def with_nonce(self, nonce: str) -> MapShell:
+        """This shell with ``nonce`` on every ``<script>`` and ``<style>`` element of its
+        header, for a Content-Security-Policy without ``'unsafe-inline'``. The page wraps
+        :attr:`script` in a ``<script nonce=…>`` of its own."""
+        if not _NONCE.fullmatch(nonce):
+            raise ValueError(f"not a nonce: {nonce!r}")
+        return replace(self, header=_INLINE_TAG.sub(rf'<\1 nonce="{nonce}"', self.header))
+
+
+_INLINE_TAG = re.compile(r"<(script|style)(?=[\s>])")
+_NONCE = re.compile(r"[A-Za-z0-9_+/=-]{16,}")
 
 
 class _Es5Map(folium.Map):

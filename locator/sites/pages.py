@@ -22,13 +22,20 @@ from locator.geo import hours
 from locator.geo.navigation import navigation_links
 from locator.jsonio import dumps
 from locator.reports.filing import NOTE_MAX, file_report
+from locator.store import throttle
 from locator.vocabulary import KINDS, REPORT_CATEGORIES, SERVICE_TERMS, SERVICES
-from locator.web.ratelimit import RateLimiter
 from locator.web.shell import map_shell
+from locator.web.staff import client_source
 from locator.web.state import get_state
 
 bp = Blueprint("pages", __name__)
-report_limiter = RateLimiter(limit=5, window_s=600)
+#: Problem reports per client address: 5, then a pause until 10 minutes have passed since
+#: the last attempt. Counted in the database, so every worker and server sees one count.
+REPORT_RULE = throttle.Rule(free=5, first_wait_s=600.0, max_wait_s=600.0, forget_s=600.0)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _no_cache(html: str) -> Response:
@@ -137,12 +144,13 @@ def station(site_id: str):
 @bp.post("/stations/<site_id>/report")
 def report(site_id: str):
     """Store a "信息有误？" report for the district's staff; no login, rate-limited."""
-    if not report_limiter.allow(request.remote_addr or "?"):
+    store, now = get_state().store, _now()
+    if throttle.attempt(store, throttle.key_of("report", client_source()), REPORT_RULE, now):
         flash(_("提交太频繁了，请稍后再试。"), "error")
         return redirect(url_for("pages.station", site_id=site_id, _anchor="report"))
     try:
-        file_report(get_state().store, site_id, request.form.get("category", ""),
-                    request.form.get("note", ""), dt.datetime.now(dt.UTC))
+        file_report(store, site_id, request.form.get("category", ""),
+                    request.form.get("note", ""), now)
     except LocatorError as e:
         if e.status == 404:
             raise

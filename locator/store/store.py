@@ -95,7 +95,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    # A server that does not answer is an error within seconds (a health check, a start-up
+    # check), not after the operating system's two-minute TCP timeout.
+    timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=timeout)
     event.listen(engine, "handle_error", _nul_is_a_bad_request)
     return engine
 

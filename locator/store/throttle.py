@@ -23,7 +23,12 @@ from sqlalchemy import delete, select
 from locator.store.models import Throttle
 from locator.store.store import Store
 
-__all__ = ["Rule", "clear", "key_of", "record_failure", "wait_s"]
+__all__ = ["KEEP_S", "Rule", "attempt", "clear", "key_of", "record_failure", "wait_s"]
+
+#: Rows untouched this long are deleted whenever a failure is recorded. Rules share the
+#: table and their keys do not say which rule they belong to, so no rule's own (shorter)
+#: ``forget_s`` may clear it: a 10-minute rule must not wipe a day's sign-in failures.
+KEEP_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -164,10 +169,22 @@ def record_failure(store: Store, key: str, rule: Rule, now: dt.datetime) -> None
     stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
         "failures": _restart_if_stale(table, stale),
         "last_failure_at": stmt.excluded.last_failure_at})
+    expired = now - dt.timedelta(seconds=max(rule.forget_s, KEEP_S))
     # Core on a plain connection: not a Versioned model, so data_version stays put.
     with store.engine.begin() as conn:
         conn.execute(stmt)
-        conn.execute(delete(table).where(table.c.last_failure_at < stale))
+        conn.execute(delete(table).where(table.c.last_failure_at < expired))
+
+
+def attempt(store: Store, key: str, rule: Rule, now: dt.datetime) -> float:
+    """Count one attempt of ``key`` and return the seconds it must wait (0: go ahead).
+
+    For limits on attempts that succeed too (five problem reports, then a pause): the count
+    goes up first, atomically, so that workers racing for the last free attempt cannot
+    both get it. An attempt refused still counts, so the pause runs from the last one.
+    """
+    record_failure(store, key, rule, now)
+    return wait_s(store, key, rule, now)
 
 
 def _restart_if_stale(table, stale: dt.datetime):

@@ -52,18 +52,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
         app.logger.exception("unhandled error")
-        if isinstance(e, DBAPIError) and not _schema_is_current(app):
-            # e.g. `locator run` on a new version of the code before `locator init`
-            return _respond(503, "database_not_initialised", SCHEMA_MESSAGE)
+        if isinstance(e, DBAPIError):
+            schema = _schema_is_current(app)
+            if schema is None:  # the database does not answer at all
+                return _respond(503, "database_unavailable", DOWN_MESSAGE)
+            if not schema:  # e.g. new code with a migration, before `locator init`
+                return _respond(503, "database_not_initialised", SCHEMA_MESSAGE)
         code, message = HTTP_MESSAGES[500]
         return _respond(500, code, message)
 
 
 SCHEMA_MESSAGE = "数据库尚未初始化或需要升级：请在服务器上运行 locator init。"
+DOWN_MESSAGE = "数据库暂时连不上，请稍后再试。"
 
 
-def _schema_is_current(app: Flask) -> bool:
+def _schema_is_current(app: Flask) -> bool | None:
+    """Whether the database is at the newest migration; None when it cannot be read."""
     try:
         return app.extensions["locator"].store.schema_is_current()
     except Exception:  # the database cannot even be read: not a schema question
-        return True
+        return None

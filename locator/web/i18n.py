@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, make_response, redirect, request, url_for
+from flask import Flask, request, url_for
 from flask_babel import Babel, gettext
 
 from locator.vocabulary import SERVICE_TERMS, by_code
+from locator.web.redirects import redirect_to_next
 
 LANGUAGES = ("zh", "en")
 SERVICES_BY_CODE = by_code(SERVICE_TERMS)
@@ -19,11 +20,11 @@ def dynamic_messages() -> tuple[str, ...]:
     of them in the English catalogue."""
     from locator.exports.registry import LABEL_MESSAGES
     from locator.vocabulary import SERVICE_TERMS
-    from locator.web.errors import HTTP_MESSAGES
+    from locator.web.errors import DOWN_MESSAGE, HTTP_MESSAGES
 
     return (tuple(t.zh for t in SERVICE_TERMS) + tuple(LABEL_MESSAGES)
             + ("高德地图", "百度地图", "腾讯地图", "Apple 地图")
-            + tuple(message for _code, message in HTTP_MESSAGES.values()))
+            + tuple(message for _code, message in HTTP_MESSAGES.values()) + (DOWN_MESSAGE,))
 
 
 def select_locale() -> str:
@@ -52,10 +53,7 @@ def init_app(app: Flask) -> None:
     @app.get("/lang/<any(zh, en):lang>")
     def set_language(lang: str):
         """Remember the language for a year and go back to the page the user was on."""
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("pages.index")
-        response = make_response(redirect(target))
+        response = redirect_to_next(request.args.get("next"), url_for("pages.index"))
         response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
         return response
 

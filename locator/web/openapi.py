@@ -18,6 +18,10 @@ def _param(name, schema, description, required=False):
 
 _ERROR = {"description": "Bad request: unknown parameter, bad number, NaN, out of range.",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_CROSS_SITE = {"description": "A browser request from another site's page.",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_MEDIA = {"description": "The body is neither a form nor JSON.",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _NOT_FOUND = {"description": "No such site.",
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -151,6 +155,61 @@ def document(district_codes: tuple[str, ...]) -> dict:
             "synthetic": {"type": "boolean"},
         },
     }
+    nearest_params = [
+        _param("lat", {"type": "number", "minimum": -90, "maximum": 90},
+               "latitude of the point", True),
+        _param("lon", {"type": "number", "minimum": -180, "maximum": 180},
+               "longitude of the point", True),
+        _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K,
+                     "default": 5}, "how many sites"),
+        _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
+        {**_param("services", {"type": "array", "items": {
+            "type": "string", "enum": list(SERVICES)}},
+            "comma-separated service codes that must all be present"),
+         "style": "form", "explode": False},
+        _param("open_now", {"type": "string", "enum": ["0", "1", "true", "false"]},
+               "only sites open now (Asia/Shanghai)"),
+        _param("max_km", {"type": "number", "minimum": 0, "maximum": 1000},
+               "range; when nothing matches within it, the nearest matches are "
+               "returned with beyond_range=true"),
+        _param("datum", {"type": "string", "enum": list(DATUMS),
+                         "default": "wgs84"},
+               "datum of lat/lon: wgs84 (GPS), gcj02 (Amap, Tencent, WeChat), "
+               "bd09 (Baidu)"),
+        _param("include_closed", {"type": "string",
+                                  "enum": ["0", "1", "true", "false"]},
+               "also temporarily closed sites (flagged by status)"),
+        _param("all_day", {"type": "string", "enum": ["0", "1", "true", "false"]},
+               "only sites open around the clock (opening_hours 24/7)"),
+        _param("nav", {"type": "string", "enum": ["0", "1", "true", "false"]},
+               "add to each feature a `nav` list of navigation-app links "
+               "(Amap, Baidu, Tencent, Apple Maps), each in the datum it expects"),
+    ]
+    nearest_responses = {
+        "200": {"description": "Sites ordered by distance", "content": {geojson: {
+            "schema": {"type": "object", "required": ["type", "features",
+                                                      "beyond_range"],
+                       "properties": {**collection_common,
+                                      "beyond_range": {"type": "boolean"},
+                                      "query": {"type": "object"}}}}}},
+        "400": _ERROR,
+    }
+    one_service = "(?:" + "|".join(SERVICES) + ")"
+    listed = {"type": "string", "pattern": f"^{one_service}(?:,{one_service})*$"}
+    nearest_body = {
+        "type": "object", "required": ["lat", "lon"], "additionalProperties": False,
+        "properties": {q["name"]: {**(listed if q["name"] == "services" else q["schema"]),
+                                   "description": q["description"]}
+                       for q in nearest_params},
+    }
+
+    def health(database: list[str], version: dict) -> dict:
+        return {"type": "object", "required": ["status", "data_version", "database"],
+                "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                               "data_version": version,
+                               "sites": {"type": "integer", "minimum": 0},
+                               "database": {"type": "string", "enum": database}}}
+
     return {
         "openapi": "3.0.3",
         "info": {
@@ -163,49 +222,28 @@ def document(district_codes: tuple[str, ...]) -> dict:
                 '{"error": code, "message": text}.'),
         },
         "paths": {
-            "/api/v1/nearest": {"get": {
-                "summary": "The k nearest sites to a point",
-                "operationId": "nearest",
-                "parameters": [
-                    _param("lat", {"type": "number", "minimum": -90, "maximum": 90},
-                           "latitude of the point", True),
-                    _param("lon", {"type": "number", "minimum": -180, "maximum": 180},
-                           "longitude of the point", True),
-                    _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K,
-                                 "default": 5}, "how many sites"),
-                    _param("kind", {"type": "string", "enum": list(KINDS)}, "only this kind"),
-                    {**_param("services", {"type": "array", "items": {
-                        "type": "string", "enum": list(SERVICES)}},
-                        "comma-separated service codes that must all be present"),
-                     "style": "form", "explode": False},
-                    _param("open_now", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                           "only sites open now (Asia/Shanghai)"),
-                    _param("max_km", {"type": "number", "minimum": 0, "maximum": 1000},
-                           "range; when nothing matches within it, the nearest matches are "
-                           "returned with beyond_range=true"),
-                    _param("datum", {"type": "string", "enum": list(DATUMS),
-                                     "default": "wgs84"},
-                           "datum of lat/lon: wgs84 (GPS), gcj02 (Amap, Tencent, WeChat), "
-                           "bd09 (Baidu)"),
-                    _param("include_closed", {"type": "string",
-                                              "enum": ["0", "1", "true", "false"]},
-                           "also temporarily closed sites (flagged by status)"),
-                    _param("all_day", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                           "only sites open around the clock (opening_hours 24/7)"),
-                    _param("nav", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                           "add to each feature a `nav` list of navigation-app links "
-                           "(Amap, Baidu, Tencent, Apple Maps), each in the datum it expects"),
-                ],
-                "responses": {
-                    "200": {"description": "Sites ordered by distance", "content": {geojson: {
-                        "schema": {"type": "object", "required": ["type", "features",
-                                                                  "beyond_range"],
-                                   "properties": {**collection_common,
-                                                  "beyond_range": {"type": "boolean"},
-                                                  "query": {"type": "object"}}}}}},
-                    "400": _ERROR,
+            "/api/v1/nearest": {
+                "get": {
+                    "summary": "The k nearest sites to a point",
+                    "operationId": "nearest",
+                    "parameters": nearest_params,
+                    "responses": nearest_responses,
                 },
-            }},
+                "post": {
+                    "summary": "The same, with the parameters in the body",
+                    "description": (
+                        "The parameters of GET in a form (application/x-www-form-urlencoded) "
+                        "or a JSON object (numbers and booleans as such; services also as a "
+                        "list), and none in the URL, so that the point is never in a URL a "
+                        "proxy or server logs; the map page searches so. A browser request "
+                        "from another site's page is refused (403)."),
+                    "operationId": "nearestPost",
+                    "requestBody": {"required": True, "content": {
+                        "application/x-www-form-urlencoded": {"schema": nearest_body},
+                        "application/json": {"schema": nearest_body}}},
+                    "responses": {**nearest_responses, "403": _CROSS_SITE, "415": _MEDIA},
+                },
+            },
             "/api/v1/stations": {"get": {
                 "summary": "Sites that are not removed, one page at a time",
                 "operationId": "stations",
@@ -299,9 +337,17 @@ def document(district_codes: tuple[str, ...]) -> dict:
                 "responses": {"200": {"description": "OpenAPI 3",
                                       "content": {"application/json": {}}}}}},
             "/healthz": {"get": {
-                "summary": "Liveness and data version", "operationId": "healthz",
-                "responses": {"200": {"description": "OK", "content": {"application/json": {
-                    "schema": {"type": "object", "required": ["status", "data_version"]}}}}}}},
+                "summary": "Liveness, data version and the database's state",
+                "operationId": "healthz",
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {
+                        "schema": health(["ok"], {"type": "integer"})}}},
+                    "503": {"description": "The database cannot be reached (or needs "
+                                           "`locator init`)",
+                            "content": {"application/json": {"schema": health(
+                                ["unreachable", "not_initialised"],
+                                {"type": "integer", "nullable": True})}}},
+                }}},
             **_open_data_paths(),
         },
         "components": {"schemas": {

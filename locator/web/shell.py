@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import url_for
 
-from locator.sites.maps import build_shell
+from locator.sites.maps import MapShell, build_shell
+from locator.web.headers import csp_nonce
 from locator.web.state import get_state
 
 
-def map_shell():
-    """Render the folium shell once per worker; it depends only on settings."""
+def map_shell() -> MapShell:
+    """The folium shell, rendered once per worker (it depends only on settings), with this
+    request's CSP nonce on the inline elements of its header."""
     state = get_state()
     if state.map_shell is None:
         state.map_shell = build_shell(
@@ -17,4 +19,4 @@ def map_shell():
             leaflet_js=url_for("vendor", package="leaflet", filename="leaflet.js"),
             leaflet_css=url_for("vendor", package="leaflet", filename="leaflet.css"),
         )
-    return state.map_shell
+    return state.map_shell.with_nonce(csp_nonce())

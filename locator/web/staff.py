@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 
 from flask import (
@@ -27,6 +26,7 @@ from locator.store import accounts
 from locator.store.models import User
 from locator.vocabulary import REPORT_STATUSES
 from locator.web.i18n import select_locale
+from locator.web.redirects import redirect_to_next
 from locator.web.state import get_state
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -78,18 +78,6 @@ def init_app(app: Flask) -> None:
         return {"staff_sections": staff_sections, "staff_district_name": staff_district_name}
 
 
-# A path on this site: no scheme or host, and none of the characters (backslash, tab,
-# newline, spaces) that browsers or Werkzeug strip or turn into "//host".
-_LOCAL_PATH = re.compile(r"/[^\s\\\x00-\x1f\x7f]*")
-
-
-def _safe_next(target: str | None) -> str:
-    """``target`` when it is a path on this site; the report queue otherwise."""
-    if target and _LOCAL_PATH.fullmatch(target) and "//" not in target:
-        return target
-    return url_for("staff.reports")
-
-
 def client_source() -> str:
     """The client's address keyed with the app's secret: stable per address, and the
     address itself cannot be read back from what the throttle stores."""
@@ -113,7 +101,7 @@ def login():
             flash(_("用户名或密码不对。"), "error")
             return render_template("staff/login.html"), 401
         login_user(SessionUser(user))
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect_to_next(request.args.get("next"), url_for("staff.reports"))
     return render_template("staff/login.html")
 
 

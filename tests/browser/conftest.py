@@ -104,13 +104,46 @@ def browser():
         b.close()
 
 
+# Reports every Content-Security-Policy violation of every document the page opens.
+WATCH_CSP = """document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation([e.effectiveDirective, e.blockedURI, e.sourceFile, e.lineNumber,
+                         e.sample].join(" "));
+});"""
+
+
+def _policy_message(message) -> bool:
+    """A console line of Chromium's about our headers (a blocked script, style or image, an
+    unrecognised Permissions-Policy feature)."""
+    text = message.text
+    return message.type in ("error", "warning") and any(
+        word in text for word in ("Content Security Policy", "Content-Security-Policy",
+                                  "Permissions-Policy", "Permissions policy"))
+
+
+def wait_for(pg, expression: str, arg=None, timeout: float = 30_000):
+    """Wait until ``expression`` (or the function ``expression`` called with ``arg``) is
+    truthy in ``pg``. Playwright's ``wait_for_function`` evaluates with the page's
+    ``eval``, which our Content-Security-Policy forbids; ``evaluate`` is not subject to it."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not pg.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} ms for {expression}")
+        pg.wait_for_timeout(50)
+
+
 def watched_page(context):
-    """A new page of ``context`` that records every request URL (``pg.requests``) and every
-    script error (``pg.errors``), with map tiles answered by one blank PNG."""
+    """A new page of ``context`` that records every request URL (``pg.requests``), every
+    script error (``pg.errors``) and every CSP violation or policy complaint of Chromium's
+    (``pg.csp``), with map tiles answered by one blank PNG."""
     pg = context.new_page()
-    pg.requests, pg.errors = [], []
+    pg.requests, pg.errors, pg.csp = [], [], []
     pg.on("request", lambda r: pg.requests.append(r.url))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.expose_binding("__cspViolation", lambda _source, text: pg.csp.append(text))
+    pg.add_init_script(WATCH_CSP)
+    pg.on("console", lambda m: pg.csp.append(m.text) if _policy_message(m) else None)
     pg.route(f"https://{TILE_HOST}/**",
              lambda route: route.fulfill(status=200, content_type="image/png", body=PNG_1x1))
     return pg

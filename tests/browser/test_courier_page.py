@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from locator.geo.datum import wgs84_to_gcj02
-from tests.browser.conftest import ARTIFACTS, TILE_HOST, XSS_ORIGIN
+from tests.browser.conftest import ARTIFACTS, TILE_HOST, XSS_ORIGIN, wait_for
 
 pytestmark = pytest.mark.browser
 TOTAL = 5790 + 200
@@ -15,7 +15,7 @@ HERE = (114.5149, 38.0428)  # the granted geolocation (lon, lat)
 
 def open_page(page, base, path="/"):
     page.goto(base + path)
-    page.wait_for_function("window.locatorSitesDrawn !== undefined", timeout=20_000)
+    wait_for(page, "window.locatorSitesDrawn !== undefined", timeout=20_000)
 
 
 def locate(page):
@@ -30,6 +30,23 @@ def api(page, base, **params):
 
 def listed(page):
     return page.evaluate("window.locatorResults")
+
+
+def sent(response) -> str:
+    """What the page sent with a request: its URL and its body (the search is a POST)."""
+    return response.url + "\n" + (response.request.post_data or "")
+
+
+def test_the_position_travels_in_a_post_body_never_in_a_url(page, live_server):
+    """A proxy's access log records URLs: the courier's position must not be in one."""
+    open_page(page, live_server)
+    with page.expect_request(lambda r: "/api/v1/nearest" in r.url) as searched:
+        locate(page)
+    request = searched.value
+    assert request.method == "POST" and request.url == live_server + "/api/v1/nearest"
+    assert f"lat={HERE[1]}" in request.post_data and f"lon={HERE[0]}" in request.post_data
+    assert not [u for u in page.requests if "lat=" in u or str(HERE[1]) in u]
+    assert page.errors == [] and page.csp == []
 
 
 def test_every_site_is_drawn_on_one_canvas(page, live_server):
@@ -95,14 +112,14 @@ def test_each_chip_filters_the_list(page, live_server, chip, param, check):
     open_page(page, live_server)
     locate(page)
     key = "&".join(f"{k}={v}" for k, v in param.items())
-    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key in r.url):
+    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key in sent(r)):
         page.click(f".chip{chip}")
     page.wait_for_timeout(100)
     body = api(page, live_server, lat=HERE[1], lon=HERE[0], k=5, **param)
     assert all(check(f) for f in body["features"])
     assert [r["id"] for r in listed(page)] == [f["id"] for f in body["features"]]
     assert page.locator(f".chip{chip}").get_attribute("aria-pressed") == "true"
-    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key not in r.url):
+    with page.expect_response(lambda r: "/api/v1/nearest" in r.url and key not in sent(r)):
         page.click(f".chip{chip}")  # and off again
     assert page.locator(f".chip{chip}").get_attribute("aria-pressed") == "false"
 
@@ -111,7 +128,7 @@ def test_service_filter(page, live_server):
     open_page(page, live_server)
     locate(page)
     page.click("#more")
-    with page.expect_response(lambda r: "services=aed" in r.url):
+    with page.expect_response(lambda r: "services=aed" in sent(r)):
         page.check('input[name=service][value="aed"]')
     page.wait_for_timeout(100)
     body = api(page, live_server, lat=HERE[1], lon=HERE[0], k=5, services="aed")
@@ -180,7 +197,7 @@ def test_report_a_problem(page, live_server):
 
 def test_offline_search_by_name_place_and_initials(page, live_server):
     open_page(page, live_server)
-    page.wait_for_function("document.querySelectorAll('#q').length === 1")
+    wait_for(page, "document.querySelectorAll('#q').length === 1")
     page.fill("#q", "雄县")
     page.wait_for_selector("#suggestions .suggestion.place")
     assert "雄县" in page.locator("#suggestions .suggestion").first.inner_text()
@@ -217,7 +234,7 @@ def test_station_text_never_executes(page, live_server):
         assert page.evaluate("window.__xss") is None
         assert f["properties"]["name"] in page.locator("h1").inner_text()
     page.goto(live_server + "/")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.evaluate("window.__xss") is None
     assert not [e for e in page.errors if "__xss" in e or "dialog" in e]
 
@@ -225,7 +242,7 @@ def test_station_text_never_executes(page, live_server):
 def test_english_switch(page, live_server):
     open_page(page, live_server)
     page.click("text=EN")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#locate").inner_text().endswith("Locate")
     assert "Demo data" in page.locator(".synthetic-notice").inner_text()
@@ -233,7 +250,7 @@ def test_english_switch(page, live_server):
     assert re.search(r"\d+ m|\d+(\.\d)? km", page.locator("#results .result").first.inner_text())
     assert "min walk" in page.locator("#results .result").first.inner_text()
     page.click("text=中文")
-    page.wait_for_function("window.locatorSitesDrawn !== undefined")
+    wait_for(page, "window.locatorSitesDrawn !== undefined")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
 
@@ -241,7 +258,7 @@ def test_denied_geolocation_explains_what_to_do(page, live_server):
     page.context.clear_permissions()
     open_page(page, live_server)
     page.click("#locate")
-    page.wait_for_function("document.getElementById('notice').textContent.length > 8")
+    wait_for(page, "document.getElementById('notice').textContent.length > 8")
     assert "没有定位权限" in page.locator("#notice").inner_text()
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from locator.errors import BadRequest
 from locator.store import accounts
-from tests.browser.conftest import TILE_HOST, url_app, watched_page
+from tests.browser.conftest import TILE_HOST, url_app, wait_for, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -56,7 +56,7 @@ def map_zoom(pg) -> float:
 def test_switch_area_and_radius_then_download_the_png(manager, live_server, tmp_path):
     pg = manager
     pg.goto(live_server + "/staff/coverage?district=133100", timeout=90_000)
-    pg.wait_for_function(READY, timeout=90_000)
+    wait_for(pg, READY, timeout=90_000)
     assert pg.inner_text("h1") == "覆盖分析 · 雄安新区"
     state = grid_state(pg)
     assert state["classes"] >= 2 and state["drawn"] >= 2 and state["stations"] > 10
@@ -67,21 +67,21 @@ def test_switch_area_and_radius_then_download_the_png(manager, live_server, tmp_
     # province, and the map must still end on the district (a race seen by hand).
     for _ in range(2):
         pg.reload()
-        pg.wait_for_function(READY, timeout=90_000)
+        wait_for(pg, READY, timeout=90_000)
         pg.wait_for_timeout(400)
         assert map_zoom(pg) >= 9  # 雄安 fits around zoom 10; the province is zoom 6
 
     pg.check("input[name=radius_m][value='2000']")  # reloads the page
     pg.wait_for_url("**radius_m=2000**", timeout=90_000)
-    pg.wait_for_function(READY, timeout=90_000)
+    wait_for(pg, READY, timeout=90_000)
     assert pg.is_checked("input[name=radius_m][value='2000']")
 
     pg.select_option("#district", "130682")  # 定州市
     pg.wait_for_url("**district=130682**", timeout=90_000)
-    pg.wait_for_function(READY, timeout=90_000)
+    wait_for(pg, READY, timeout=90_000)
     assert pg.inner_text("h1") == "覆盖分析 · 定州市"
     assert grid_state(pg)["drawn"] >= 1
-    pg.wait_for_function("document.documentElement.dataset.suggestionsReady === '1'",
+    wait_for(pg, "document.documentElement.dataset.suggestionsReady === '1'",
                          timeout=90_000)
     assert grid_state(pg)["picks"] == pg.locator("#suggestions tbody tr").count() > 0
 
@@ -95,7 +95,7 @@ def test_switch_area_and_radius_then_download_the_png(manager, live_server, tmp_
     download.save_as(path)
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size == (2338, 1654)
-    pg.wait_for_function("!document.querySelector(\"a.download[aria-busy='true']\")")
+    wait_for(pg, "!document.querySelector(\"a.download[aria-busy='true']\")")
     assert pg.errors == []
     origins = {u.split("/")[2] for u in pg.requests if u.startswith("http")}
     assert origins <= {live_server.split("/")[2], TILE_HOST}

@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.browser.conftest import browser_app, serving, watched_page
+from tests.browser.conftest import browser_app, serving, wait_for, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -44,7 +44,7 @@ def test_upload_check_publish_undo(browser, imports_server, tmp_path):
         page.click("text=3. 上传并检查")
         page.wait_for_selector(".summary-line", timeout=20_000)
         assert "共 2 行：新增 2，更新 0，不变 0，有问题 0" in page.inner_text(".summary-line")
-        page.wait_for_function("window.locatorImportMarkers === 2", timeout=10_000)
+        wait_for(page, "window.locatorImportMarkers === 2", timeout=10_000)
         assert page.locator(".import-map canvas").count() >= 1
         assert page.evaluate("window.__xss") is None
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from locator.editing import stations as editing
 from locator.store import accounts
 from locator.store.models import Station
-from tests.browser.conftest import browser_app, serving, watched_page
+from tests.browser.conftest import browser_app, serving, wait_for, watched_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -63,7 +63,7 @@ def test_drag_the_pin_see_the_county_change_save_and_see_the_history(desk, staff
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.goto(f"{base}/staff/stations/{sid}")
-    page.wait_for_function("window.locatorStaffMap && window.locatorStaffMap.marker")
+    wait_for(page, "window.locatorStaffMap && window.locatorStaffMap.marker")
     old_lon = page.input_value("#f-lon")
     old_place = page.text_content("#derived-place")
     assert county not in old_place
@@ -85,7 +85,7 @@ def test_drag_the_pin_see_the_county_change_save_and_see_the_history(desk, staff
     page.mouse.down()
     page.mouse.move(tip[2], tip[3] - 20, steps=12)
     page.mouse.up()
-    page.wait_for_function("(c) => document.getElementById('derived-place').textContent"
+    wait_for(page, "(c) => document.getElementById('derived-place').textContent"
                            ".indexOf(c) >= 0", arg=county)
     new_lon, new_lat = float(page.input_value("#f-lon")), float(page.input_value("#f-lat"))
     assert page.input_value("#f-lon") != old_lon
@@ -94,10 +94,10 @@ def test_drag_the_pin_see_the_county_change_save_and_see_the_history(desk, staff
 
     # typing coordinates moves the pin back
     page.fill("#f-lon", old_lon)
-    page.wait_for_function("(c) => document.getElementById('derived-place').textContent"
+    wait_for(page, "(c) => document.getElementById('derived-place').textContent"
                            ".indexOf(c) < 0", arg=county)
     page.fill("#f-lon", f"{new_lon:.7f}")
-    page.wait_for_function("(c) => document.getElementById('derived-place').textContent"
+    wait_for(page, "(c) => document.getElementById('derived-place').textContent"
                            ".indexOf(c) >= 0", arg=county)
     moved = page.evaluate("window.locatorStaffMap.marker.getLatLng().lng")
     assert abs(moved - new_lon) < 1e-6

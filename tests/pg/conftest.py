@@ -204,7 +204,8 @@ def pg_instance(tmp_path_factory):
 
 def pg_app(pg, database, instance, **overrides):
     config = {"INSTANCE_PATH": str(instance), "TESTING": True,
-              "DATABASE_URL": pg.url(database)}
+              "DATABASE_URL": pg.url(database),
+              "SECRET_KEY": "pg-tests-" + "0" * 32}  # a shared database needs one key
     config.update(overrides)
     return create_app(config)
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from locator.geo.datum import wgs84_to_gcj02
 from locator.geo.navigation import navigation_links
-from locator.web.ratelimit import RateLimiter
 
 
 @given(st.floats(113.4, 119.9), st.floats(36.0, 42.7),
@@ -28,15 +27,6 @@ def test_links_round_trip_coordinates_and_names(lon, lat, name):
     assert apple["ll"] == [f"{glat:.6f},{glon:.6f}"]
     assert {link["datum"] for link in links.values()} == {"wgs84", "gcj02"}
     assert all(link["url"].startswith("https://") for link in links.values())
-
-
-def test_rate_limiter_window():
-    now = [0.0]
-    limiter = RateLimiter(limit=2, window_s=10, clock=lambda: now[0])
-    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
-    assert limiter.allow("b")
-    now[0] = 10.5
-    assert limiter.allow("a")
 
 
 @pytest.mark.parametrize("text", ["中国银行", "a;b:c", "<b>"])

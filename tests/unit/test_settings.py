@@ -53,3 +53,43 @@ def test_app_uses_the_environment(monkeypatch, tmp_path):
     secret = tmp_path / "inst" / "secret_key"
     assert secret.stat().st_mode & 0o077 == 0
     assert create_app().config["SECRET_KEY"] == app.config["SECRET_KEY"]  # kept, not remade
+
+
+def test_the_readme_and_the_help_name_settings_by_their_variables():
+    """`TIANDITU_KEY` or `BASEMAP=gaode` in prose is a variable nobody can set: every
+    mention says `LOCATOR_TIANDITU_KEY`, `LOCATOR_BASEMAP=gaode`."""
+    names = [s.name for s in settings.SETTINGS if "_" in s.name or s.name == "BASEMAP"]
+    bare = re.compile(r"(?<![A-Za-z_])(?:" + "|".join(names) + r")\b")
+    texts = {"README.md": README.read_text(encoding="utf-8")}
+    texts.update({f"help of {s.name}": s.help for s in settings.SETTINGS})
+    found = [f"{where}: …{text[max(0, m.start() - 30):m.end() + 10]}…"
+             for where, text in texts.items() for m in bare.finditer(text)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"LOCATOR_BASEMAP": "google"},
+     "设置有误 bad setting LOCATOR_BASEMAP='google'：可选 one of osm, tianditu, gaode, custom"),
+    ({"LOCATOR_BASEMAP": "GAODE"},
+     "设置有误 bad setting LOCATOR_BASEMAP='GAODE'：可选 one of osm, tianditu, gaode, custom"),
+    ({"LOCATOR_IMPORT_MAX_ROWS": "abc"},
+     "设置有误 bad setting LOCATOR_IMPORT_MAX_ROWS='abc'：正整数（a whole number ≥ 1）"),
+    ({"LOCATOR_COUNT_SEARCHES": "sometimes"},
+     "设置有误 bad setting LOCATOR_COUNT_SEARCHES='sometimes'：1 或 0（1/0, true/false, "
+     "yes/no, on/off）"),
+])
+def test_a_bad_value_is_one_line_naming_the_variable_and_what_is_allowed(env, line):
+    with pytest.raises(settings.SettingError) as caught:
+        settings.load(environ=env)
+    assert str(caught.value) == line and "\n" not in line
+
+
+def test_secret_key_rules():
+    ok = {"SECRET_KEY": "", "DATABASE_URL": ""}
+    settings.check(ok)  # SQLite: the instance folder's own key
+    settings.check({**ok, "SECRET_KEY": "x" * 32, "DATABASE_URL": "postgresql://h/db"})
+    for bad in ({**ok, "SECRET_KEY": "x" * 31},
+                {**ok, "DATABASE_URL": "postgresql+psycopg://h/db"},
+                {**ok, "DATABASE_URL": "postgres://h/db"}):
+        with pytest.raises(settings.SettingError, match="LOCATOR_SECRET_KEY"):
+            settings.check(bad)

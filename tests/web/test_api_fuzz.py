@@ -10,8 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 # (the document itself is skipped)
-OPERATIONS = ["GET /api/v1/nearest", "GET /api/v1/stations", "GET /api/v1/stations/{id}",
-              "GET /api/v1/districts", "GET /api/v1/coverage", "GET /healthz",
+OPERATIONS = ["GET /api/v1/nearest", "POST /api/v1/nearest", "GET /api/v1/stations",
+              "GET /api/v1/stations/{id}", "GET /api/v1/districts", "GET /api/v1/coverage",
+              "GET /healthz",
               *(f"GET /api/v1/exports/stations.{fmt}" for fmt in ("csv", "geojson", "gpkg",
                                                                   "xlsx"))]
 

@@ -9,8 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from locator import create_app
-from locator.sites import pages
-from locator.sites.maps import ConfigError
+from locator.errors import StartupRefused
 from locator.store.models import ProblemReport
 from tests.conftest import form_token
 
@@ -50,9 +49,8 @@ def test_unknown_station_page_is_404(client):
 
 @pytest.fixture()
 def report_app(fresh_demo_app):
-    pages.report_limiter.reset()
-    yield fresh_demo_app
-    pages.report_limiter.reset()
+    """An app whose problem-report counts start at zero (its own database)."""
+    return fresh_demo_app
 
 
 def csrf(client, site_id):
@@ -165,7 +163,7 @@ def test_gaode_basemap_shifts_overlays_to_gcj02(tmp_path):
 
 
 def test_tianditu_basemap_needs_a_key(tmp_path):
-    with pytest.raises(ConfigError):
+    with pytest.raises(StartupRefused, match="LOCATOR_BASEMAP=tianditu.*LOCATOR_TIANDITU_KEY"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "tianditu"})
     app = create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "tianditu",
                       "TIANDITU_KEY": "k123", "LOAD_DEMO": False})
@@ -177,9 +175,9 @@ def test_tianditu_basemap_needs_a_key(tmp_path):
 
 
 def test_custom_basemap_declares_its_datum(tmp_path):
-    with pytest.raises(ConfigError):
+    with pytest.raises(StartupRefused, match="LOCATOR_BASEMAP=custom.*LOCATOR_TILE_URL"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "custom"})
-    with pytest.raises(ConfigError):
+    with pytest.raises(StartupRefused, match="LOCATOR_TILE_DATUM='bd09'.*wgs84, gcj02"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "custom",
                     "TILE_URL": "https://t.example/{z}/{x}/{y}.png", "TILE_DATUM": "bd09"})
     app = create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "custom",
@@ -191,7 +189,7 @@ def test_custom_basemap_declares_its_datum(tmp_path):
 
 
 def test_unknown_basemap_is_refused(tmp_path):
-    with pytest.raises(ConfigError):
+    with pytest.raises(StartupRefused, match="LOCATOR_BASEMAP='google'.*osm, tianditu, gaode"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BASEMAP": "google"})
 
 

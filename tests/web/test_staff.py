@@ -7,7 +7,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from locator.sites import pages
 from locator.store import accounts
 from locator.store.models import ProblemReport, User
 from tests.conftest import form_token
@@ -23,7 +22,6 @@ def app(fresh_demo_app):
                  ["tangshan", "--role", "district", "--district", "130200"]):
         result = runner.invoke(args=["users", "create", *args, "--password", PASSWORD])
         assert result.exit_code == 0, result.output
-    pages.report_limiter.reset()
     yield fresh_demo_app
 
 

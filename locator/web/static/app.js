@@ -134,32 +134,36 @@
     mapStatus.textContent = "";
   }
 
-  function getJSON(url, ok, fail) {
+  /** GET url, or POST it ``form`` (url-encoded) when given; JSON back. */
+  function getJSON(url, ok, fail, form) {
     var xhr = new XMLHttpRequest();
-    xhr.open("GET", url);
+    xhr.open(form ? "POST" : "GET", url);
+    if (form) { xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded"); }
     xhr.onload = function () {
       if (xhr.status === 200) { ok(JSON.parse(xhr.responseText)); } else { fail(xhr.status); }
     };
     xhr.onerror = function () { fail(0); };
-    xhr.send();
+    xhr.send(form || null);
   }
 
   // --- the nearest list ---
+  /** The search, as a form body: the position travels in a POST body, never in a URL that
+      a proxy or server would log. */
   function query(lon, lat, datum) {
-    var q = "?lat=" + lat + "&lon=" + lon + "&k=5&nav=1";
+    var q = "lat=" + lat + "&lon=" + lon + "&k=5&nav=1";
     if (datum !== "wgs84") { q += "&datum=" + datum; }
     if (filters.kind) { q += "&kind=" + filters.kind; }
     if (filters.open_now) { q += "&open_now=1"; }
     if (filters.all_day) { q += "&all_day=1"; }
     if (filters.services.length) { q += "&services=" + filters.services.join(","); }
-    return config.nearest + q;
+    return q;
   }
 
   function search(lon, lat, datum, source) {
     origin = { lon: lon, lat: lat, datum: datum, source: source };
     hint.hidden = true;
     notice.textContent = T.searching;
-    getJSON(query(lon, lat, datum), function (body) {
+    getJSON(config.nearest, function (body) {
       origin = { lon: body.query.lon, lat: body.query.lat, datum: "wgs84", source: source };
       show(body.features, false);
       try {
@@ -168,7 +172,7 @@
       } catch (e) { /* private mode or full: keep going */ }
     }, function () {
       show(localNearest(lon, lat, datum), true);
-    });
+    }, query(lon, lat, datum));
   }
 
   /** Weak signal: straight-line distances from the cached site list (no hours, no nav). */
