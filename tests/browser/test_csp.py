@@ -100,7 +100,7 @@ def test_the_staff_pages_run_under_the_policy(browser, csp_server):
         pg.click("text=3. 上传并检查")
         pg.wait_for_selector(".summary-line", timeout=20_000)
         wait_for(pg, "window.locatorImportMarkers === 2", timeout=10_000)
-        assert re.search(r"/staff/imports/check/\w+", pg.url)
+        assert re.search(r"/staff/imports/check/[\w-]+$", pg.url)
 
         pg.goto(csp_server + "/staff/demand/")
         pg.goto(csp_server + "/staff/coverage?district=133100", timeout=90_000)
