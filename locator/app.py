@@ -24,44 +24,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     Raises :class:`~locator.errors.StartupRefused` (one line) for a setting the app cannot
     work with or a safeguard that is not in force.
     """
-    from locator.web import state as state_module
-
     try:
         resolved = settings.load(overrides=test_config)
         settings.check(resolved)
     except settings.SettingError as e:
         raise StartupRefused(str(e)) from None
-    instance_path = resolved["INSTANCE_PATH"] or None
-    app = Flask(
-        "locator",
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
-        instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=None,  # served by locator.web.assets (gzipped once, from memory)
-    )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(resolved)
-    app.config["SECRET_KEY"] = resolved["SECRET_KEY"] or _instance_secret(app.instance_path)
-    app.config["DATABASE_URL"] = resolved["DATABASE_URL"] or (
-        "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
-    )
-    app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
-    app.json = state_module.SafeJSONProvider(app)  # UTF-8, and no raw < > & in any JSON
-
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=resolved["SECURE_COOKIES"],
-        REMEMBER_COOKIE_SECURE=resolved["SECURE_COOKIES"],
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
-        COMPRESS_STREAMS=False,  # static files are gzipped once by locator.web.assets
-        COMPRESS_ALGORITHM=["gzip"],  # fast and understood by every phone browser
-        COMPRESS_LEVEL=5,
-        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
-                            "application/json", "application/geo+json"],
-    )
-    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
+    app = _flask(resolved)
+    _configure(app, resolved, test_config)
 
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFProtect
@@ -96,6 +65,49 @@ def create_app(test_config: dict | None = None) -> Flask:
     except ConfigError as e:  # the basemap's settings: a key or a URL missing or unusable
         raise StartupRefused(e.message) from None
     return app
+
+
+def _flask(resolved: dict) -> Flask:
+    """The bare Flask object: our templates, no static folder (locator.web.assets serves
+    those, gzipped once, from memory), the instance folder made."""
+    instance_path = resolved["INSTANCE_PATH"] or None
+    app = Flask(
+        "locator",
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=None,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return app
+
+
+def _configure(app: Flask, resolved: dict, test_config: dict | None) -> None:
+    """Flask's config from the resolved settings: the secret key (made once and kept when
+    not set), the database URL, cookies, limits and compression."""
+    from locator.web.state import SafeJSONProvider
+
+    app.config.update(resolved)
+    app.config["SECRET_KEY"] = resolved["SECRET_KEY"] or _instance_secret(app.instance_path)
+    app.config["DATABASE_URL"] = resolved["DATABASE_URL"] or (
+        "sqlite:///" + str(Path(app.instance_path) / "locator.sqlite3")
+    )
+    app.config["GEODATA_DIR"] = resolved["GEODATA_DIR"] or str(ROOT / "geodata")
+    app.json = SafeJSONProvider(app)  # UTF-8, and no raw < > & in any JSON
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=resolved["SECURE_COOKIES"],
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        COMPRESS_STREAMS=False,  # static files are gzipped once by locator.web.assets
+        COMPRESS_ALGORITHM=["gzip"],  # fast and understood by every phone browser
+        COMPRESS_LEVEL=5,
+        COMPRESS_MIMETYPES=["text/html", "text/css", "application/javascript",
+                            "application/json", "application/geo+json"],
+    )
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in resolved})
 
 
 def _safeguards() -> None:
