@@ -100,9 +100,10 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
     from locator import create_app
     from locator.geo import datum
     from locator.geo.index import MAX_K
+    from locator.jsonio import dumps
     from locator.sites import api
+    from locator.sites.geojson import json_bool
     from locator.vocabulary import KINDS, SERVICES
-    from locator.web import openapi
     from locator.web import params as p
     from locator.web.state import get_state
 
@@ -172,15 +173,15 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
             wlon, wlat = wgs[i]
             features = ",".join(
                 f'{heads[pos]},"distance_m":{round(float(d), 1)},'
-                f'"open_now":{api._bool(o)}}}}}'
+                f'"open_now":{json_bool(o)}}}}}'
                 for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
-            query = openapi.dumps({"lon": wlon, "lat": wlat, "datum": "wgs84",
+            query = dumps({"lon": wlon, "lat": wlat, "datum": "wgs84",
                                    "input_datum": "wgs84", "k": 5, "max_km": None,
                                    "at": at.isoformat(timespec="seconds")})
             return (f'{{"type":"FeatureCollection","query":{query},'
-                    f'"beyond_range":{api._bool(res.beyond_range)},'
+                    f'"beyond_range":{json_bool(res.beyond_range)},'
                     f'"numberReturned":{len(res.positions)},"data_version":{snap.version},'
-                    f'"synthetic":{api._bool(snap.synthetic)},"features":[{features}]}}')
+                    f'"synthetic":{json_bool(snap.synthetic)},"features":[{features}]}}')
 
         bodies = [assemble(i) for i in range(len(qs))]
         queries = [{"lon": x, "lat": y, "datum": "wgs84", "input_datum": "wgs84", "k": 5,
@@ -189,14 +190,14 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
         def features(res):
             return ",".join(
                 f'{heads[pos]},"distance_m":{round(float(d), 1)},'
-                f'"open_now":{api._bool(o)}}}}}'
+                f'"open_now":{json_bool(o)}}}}}'
                 for pos, d, o in zip(res.positions, res.distance_m, res.open_now, strict=True))
 
         parts = [
             ("  of which snap.synthetic (pandas column .any() on every call)",
              lambda _: snap.synthetic, qs),
             ("  of which the 5 feature f-strings + join", features, results),
-            ("  of which openapi.dumps(query)", openapi.dumps, queries),
+            ("  of which dumps(query)", dumps, queries),
         ]
         flask_parts = [
             ("  of which request context push+pop (URL match, session open)",
@@ -215,7 +216,7 @@ def _in_process(tmp: Path, n: int, repeats: int) -> None:
             ("engine: SiteIndex.nearest(k=5)",
              lambda w: index.nearest(w[0], w[1], k=5, open_at=None, max_distance_m=None,
                                      include_closed=False), wgs),
-            ("JSON assembly (f-strings + openapi.dumps of the query)", assemble,
+            ("JSON assembly (f-strings + dumps of the query)", assemble,
              range(len(qs))),
             ("Response(...) + Cache-Control", lambda b: api._json(b, cache="no-store",
                                                                   mimetype=api.GEOJSON),
@@ -431,7 +432,7 @@ NAMED = [  # (label, file suffix, function): cumulative time per request under c
     ("    params.number", "locator/web/params.py", "number"),
     ("    werkzeug MultiDict.get (raises+catches KeyError when absent)",
      "werkzeug/datastructures/structures.py", "get"),
-    ("    openapi.dumps", "locator/web/openapi.py", "dumps"),
+    ("    dumps", "locator/web/openapi.py", "dumps"),
     ("  after_request: flask_compress", "flask_compress/flask_compress.py", "after_request"),
     ("  session save", "flask/sessions.py", "save_session"),
     ("  request context pop (teardown)", "flask/ctx.py", "pop"),
@@ -479,7 +480,7 @@ LIVE_MARKERS = [  # (label, substring of a collapsed frame "func (file:line)")
     ("  validation: locator.web.params", "(locator/web/params.py"),
     ("  snapshot()", "snapshot (locator/web/state.py"),
     ("  datum.to_wgs84", "to_wgs84 (locator/geo/datum.py"),
-    ("  openapi.dumps (query JSON)", "dumps (locator/web/openapi.py"),
+    ("  dumps (query JSON)", "dumps (locator/web/openapi.py"),
     ("  _json (Response)", "_json (locator/sites/api.py"),
     ("Flask app (wsgi_app, incl. the view)", "wsgi_app (flask/app.py"),
     ("  request.args parse (werkzeug)", "args (werkzeug/"),
