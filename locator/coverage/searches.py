@@ -111,11 +111,7 @@ def record_counts(store, counts: Mapping[tuple[str, dt.date, bool], int], *,
             for (c, d, b), n in counts.items() if n > 0]
     if not rows:
         return 0
-    if store.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(SearchCount.__table__)
+    stmt = store.insert(SearchCount.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["cell", "day", "beyond_r"],
         set_={"count": SearchCount.__table__.c.count + stmt.excluded["count"]})

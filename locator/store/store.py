@@ -304,6 +304,15 @@ class Store:
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(Station)) or 0
 
+    def insert(self, table):
+        """An ``INSERT`` for ``table`` in this database's dialect (SQLite or PostgreSQL),
+        so that callers can add ``.on_conflict_do_update(...)`` (an atomic upsert)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
     def dispose(self) -> None:
         """Close every pooled connection (tests do, before a database is copied or dropped)."""
         self.engine.dispose()

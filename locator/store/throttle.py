@@ -160,12 +160,8 @@ def record_failure(store: Store, key: str, rule: Rule, now: dt.datetime) -> None
         The time of the failure, a UTC aware datetime.
     """
     table = Throttle.__table__
-    if store.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
     stale = now - dt.timedelta(seconds=rule.forget_s)
-    stmt = upsert(table).values(key=key, failures=1, last_failure_at=now)
+    stmt = store.insert(table).values(key=key, failures=1, last_failure_at=now)
     stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
         "failures": _restart_if_stale(table, stale),
         "last_failure_at": stmt.excluded.last_failure_at})
