@@ -222,7 +222,8 @@ class SiteIndex:
     def nearest(self, lon: float, lat: float, *, k: int = 5, kind: str | None = None,
                 services=(), open_at: dt.datetime | None = None,
                 max_distance_m: float | None = None,
-                include_closed: bool = False, all_day: bool = False) -> NearestResult:
+                include_closed: bool = False, all_day: bool = False,
+                at: dt.datetime | None = None) -> NearestResult:
         """The ``k`` nearest matching sites to a WGS-84 point, exact on the ellipsoid.
 
         Parameters
@@ -247,6 +248,10 @@ class SiteIndex:
             Also consider temporarily closed sites (removed ones never appear).
         all_day : bool
             Only sites open around the clock (``opening_hours`` of ``24/7``).
+        at : datetime.datetime, optional
+            The moment each result's ``open_now`` is judged when ``open_at`` is not given
+            (the request's clock, so one answer never mixes two moments); the current
+            time when both are ``None``.
 
         Returns
         -------
@@ -272,7 +277,7 @@ class SiteIndex:
                 positions, dist = positions[inside], dist[inside]
             else:
                 beyond = True
-        states = self.open_states(open_at or dt.datetime.now(hours.TZ))
+        states = self.open_states(open_at or at or dt.datetime.now(hours.TZ))
         return NearestResult(positions, dist, [states[self._hour_code[p]] for p in positions],
                              beyond)
 

@@ -109,7 +109,7 @@ def nearest_collection(snap: SitesSnapshot, q: NearestQuery):
         q.lon, q.lat, k=q.k, kind=q.kind, services=q.services,
         open_at=q.at if q.open_now else None,
         max_distance_m=None if q.max_km is None else q.max_km * 1000.0,
-        include_closed=q.include_closed, all_day=q.all_day)
+        include_closed=q.include_closed, all_day=q.all_day, at=q.at)
     heads = snap.feature_heads
     features = ",".join(
         f'{heads[pos]},"distance_m":{round(float(d), 1)},"open_now":{json_bool(o)}}}'
